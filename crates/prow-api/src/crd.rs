@@ -73,7 +73,8 @@ pub fn crd() -> CustomResourceDefinition {
                 "served": true,
                 "storage": true,
                 "schema": {"openAPIV3Schema": schema},
-                "subresources": {"status": {}},
+                // Upstream declares no status subresource; status is written with the object.
+                "subresources": {},
                 "additionalPrinterColumns": [
                     col("Job", "string", ".spec.job", "The name of the job being run"),
                     col("BuildId", "string", ".status.build_id", "The ID of the job being run."),

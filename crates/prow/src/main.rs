@@ -1,1 +1,93 @@
-fn main() {}
+//! The `prow` binary: every control-plane component as a subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// A drop-in Rust re-implementation of Prow.
+#[derive(Parser)]
+#[command(name = "prow", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load and validate config.yaml, job configs and plugins.yaml.
+    Checkconfig(cmd::checkconfig::Args),
+    /// Print the ProwJob CustomResourceDefinition (YAML).
+    Crd,
+    /// Time loading and validating a config (prints numbers; not a test).
+    Bench(cmd::bench::Args),
+}
+
+fn main() -> ExitCode {
+    // Go's flag package accepts `-flag`; existing manifests use it, so accept it too.
+    let args = normalize_single_dash(std::env::args());
+    let cli = Cli::parse_from(args);
+    match cli.command {
+        Command::Checkconfig(a) => cmd::checkconfig::run(a),
+        Command::Crd => cmd::crd::run(),
+        Command::Bench(a) => cmd::bench::run(a),
+    }
+}
+
+/// Rewrite `-config-path=x` to `--config-path=x` (long flags only; `-h` stays as is).
+fn normalize_single_dash(args: impl Iterator<Item = String>) -> Vec<String> {
+    args.map(|a| {
+        let body = a.strip_prefix('-').unwrap_or("");
+        let name = body.split('=').next().unwrap_or("");
+        if !a.starts_with("--")
+            && name.len() > 1
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            format!("-{a}")
+        } else {
+            a
+        }
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_style_flags() {
+        let got = normalize_single_dash(
+            [
+                "prow",
+                "checkconfig",
+                "-config-path=x",
+                "--strict",
+                "-h",
+                "-",
+                "file",
+            ]
+            .map(String::from)
+            .into_iter(),
+        );
+        assert_eq!(
+            got,
+            [
+                "prow",
+                "checkconfig",
+                "--config-path=x",
+                "--strict",
+                "-h",
+                "-",
+                "file"
+            ]
+        );
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test in the workspace. Installs what the tests need when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v git >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq git
+fi
+if [ ! -d ../shared/corpus ]; then
+  echo "warning: ../shared/corpus is missing; corpus-based tests will fail with a clear message" >&2
+fi
+
+if command -v cargo-nextest >/dev/null 2>&1; then
+  # nextest does not run doctests; run them first so nextest's summary closes the output.
+  cargo test --workspace --all-features --doc
+  cargo nextest run --workspace --all-features --no-fail-fast
+else
+  cargo test --workspace --all-features
+fi
