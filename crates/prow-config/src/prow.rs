@@ -152,33 +152,9 @@ pub struct SlackReporter {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub job_types_to_report: Vec<ProwJobType>,
-    /// Slack host; `*` by default.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub host: String,
-    /// Channel name.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub channel: String,
-    /// States that produce a message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_states_to_report: Option<Vec<prow_api::ProwJobState>>,
-    /// Go template over the ProwJob.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub report_template: String,
-    /// Explicit on/off.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub report: Option<bool>,
+    /// Host, channel, states, template and on/off, as in per-job Slack settings.
+    #[serde(flatten)]
+    pub config: prow_api::SlackReporterConfig,
 }
 
 /// Job controller (plank) settings.
@@ -906,59 +882,9 @@ pub struct TideContextPolicy {
 /// Context policy for one repo, with per-branch overrides.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct TideRepoContextPolicy {
-    /// Skip unknown contexts.
-    #[serde(
-        rename = "skip-unknown-contexts",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub skip_unknown_contexts: Option<bool>,
-    /// Always required.
-    #[serde(
-        rename = "required-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub required_contexts: Vec<String>,
-    /// Required when present.
-    #[serde(
-        rename = "required-if-present-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub required_if_present_contexts: Vec<String>,
-    /// Never required.
-    #[serde(
-        rename = "optional-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub optional_contexts: Vec<String>,
-    /// Never required (regexes).
-    #[serde(
-        rename = "optional-regex-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub optional_regex_contexts: Vec<String>,
-    /// From branch protection.
-    #[serde(
-        rename = "from-branch-protection",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub from_branch_protection: Option<bool>,
-    /// Overwrite pending contexts.
-    #[serde(
-        rename = "overwrite-pending-contexts",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub overwrite_pending_contexts: Option<bool>,
+    /// The policy at this level.
+    #[serde(flatten)]
+    pub policy: TideContextPolicy,
     /// Per-branch policies.
     #[serde(
         default,
@@ -971,59 +897,9 @@ pub struct TideRepoContextPolicy {
 /// Context policy for one org, with per-repo overrides.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct TideOrgContextPolicy {
-    /// Skip unknown contexts.
-    #[serde(
-        rename = "skip-unknown-contexts",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub skip_unknown_contexts: Option<bool>,
-    /// Always required.
-    #[serde(
-        rename = "required-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub required_contexts: Vec<String>,
-    /// Required when present.
-    #[serde(
-        rename = "required-if-present-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub required_if_present_contexts: Vec<String>,
-    /// Never required.
-    #[serde(
-        rename = "optional-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub optional_contexts: Vec<String>,
-    /// Never required (regexes).
-    #[serde(
-        rename = "optional-regex-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub optional_regex_contexts: Vec<String>,
-    /// From branch protection.
-    #[serde(
-        rename = "from-branch-protection",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub from_branch_protection: Option<bool>,
-    /// Overwrite pending contexts.
-    #[serde(
-        rename = "overwrite-pending-contexts",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub overwrite_pending_contexts: Option<bool>,
+    /// The policy at this level.
+    #[serde(flatten)]
+    pub policy: TideContextPolicy,
     /// Per-repo policies.
     #[serde(
         default,
@@ -1036,59 +912,9 @@ pub struct TideOrgContextPolicy {
 /// Global context policy with per-org overrides.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct TideContextPolicyOptions {
-    /// Skip unknown contexts.
-    #[serde(
-        rename = "skip-unknown-contexts",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub skip_unknown_contexts: Option<bool>,
-    /// Always required.
-    #[serde(
-        rename = "required-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub required_contexts: Vec<String>,
-    /// Required when present.
-    #[serde(
-        rename = "required-if-present-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub required_if_present_contexts: Vec<String>,
-    /// Never required.
-    #[serde(
-        rename = "optional-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub optional_contexts: Vec<String>,
-    /// Never required (regexes).
-    #[serde(
-        rename = "optional-regex-contexts",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub optional_regex_contexts: Vec<String>,
-    /// From branch protection.
-    #[serde(
-        rename = "from-branch-protection",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub from_branch_protection: Option<bool>,
-    /// Overwrite pending contexts.
-    #[serde(
-        rename = "overwrite-pending-contexts",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub overwrite_pending_contexts: Option<bool>,
+    /// The policy at this level.
+    #[serde(flatten)]
+    pub policy: TideContextPolicy,
     /// Per-org policies.
     #[serde(
         default,
