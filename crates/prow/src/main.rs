@@ -20,8 +20,13 @@ enum Command {
     Checkconfig(cmd::checkconfig::Args),
     /// Print the ProwJob CustomResourceDefinition (YAML).
     Crd,
-    /// Time loading and validating a config (prints numbers; not a test).
-    Bench(cmd::bench::Args),
+    /// Benchmarks that print numbers (not tests).
+    #[command(subcommand)]
+    Bench(cmd::bench::Bench),
+    /// The webhook server: validates, durably stores and dispatches GitHub events to plugins.
+    Hook(Box<prow_hook::cli::HookArgs>),
+    /// A stateful GitHub simulator (REST, GraphQL, webhooks, real git) for tests and demos.
+    FakeGithub(prow_github_fake::FakeGitHubArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +37,30 @@ fn main() -> ExitCode {
         Command::Checkconfig(a) => cmd::checkconfig::run(a),
         Command::Crd => cmd::crd::run(),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Hook(a) => block_on(cmd::hook::run(*a)),
+        Command::FakeGithub(a) => block_on(async move {
+            prow_runtime::init_tracing(false);
+            let shutdown = prow_runtime::shutdown_on_signals();
+            prow_github_fake::run(a, async move { shutdown.cancelled().await }).await
+        }),
+    }
+}
+
+/// Runs an async entry point on a multi-threaded runtime and maps errors to exit code 1.
+fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

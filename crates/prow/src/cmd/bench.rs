@@ -1,4 +1,5 @@
-//! `prow bench config`: time loading and validating a config tree (a benchmark, not a test).
+//! `prow bench`: benchmarks that print numbers (not tests). `config` times loading and
+//! validating a config tree; `hook` measures webhook acknowledgement latency at a fixed rate.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,9 +7,124 @@ use std::time::Instant;
 
 use prow_config::LoadOptions;
 
-/// Benchmark flags.
+/// Which benchmark.
+#[derive(clap::Subcommand, Debug)]
+pub enum Bench {
+    /// Time loading and validating a config tree.
+    Config(ConfigArgs),
+    /// Webhook ack latency at a fixed request rate on loopback.
+    Hook(HookArgs),
+    /// `/test all` webhook sent → its ProwJobs stored (hook + trigger + simulator in-process).
+    Trigger(TriggerArgs),
+}
+
+/// `prow bench trigger` flags.
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub struct TriggerArgs {
+    /// Events to send.
+    #[arg(long, default_value_t = 1000)]
+    pub events: usize,
+    /// Events per second.
+    #[arg(long, default_value_t = 100)]
+    pub rate: u32,
+    /// Job store: memory or sqlite.
+    #[arg(long, default_value = "sqlite")]
+    pub store: String,
+}
+
+/// `prow bench hook` flags.
+#[derive(clap::Args, Debug)]
+pub struct HookArgs {
+    /// Requests per second.
+    #[arg(long, default_value_t = 500)]
+    pub rate: u32,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Payload file (default: the corpus issue_comment example).
+    #[arg(long)]
+    pub payload: Option<PathBuf>,
+    /// Event type of the payload.
+    #[arg(long, default_value = "issue_comment")]
+    pub event_type: String,
+    /// Event log durability: full or normal.
+    #[arg(long, default_value = "full")]
+    pub durability: prow_hook::eventlog::Durability,
+}
+
+/// Dispatch to the chosen benchmark.
+pub fn run(b: Bench) -> ExitCode {
+    match b {
+        Bench::Config(a) => run_config(a),
+        Bench::Trigger(a) => {
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(super::bench_trigger::run(a.events, a.rate, &a.store)) {
+                Ok(r) => {
+                    println!(
+                        "event -> ProwJob ({} store): {} events at {} /s, {} jobs; p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                        a.store, r.events, a.rate, r.jobs, r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Bench::Hook(a) => match run_hook(a) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn run_hook(a: HookArgs) -> anyhow::Result<()> {
+    let payload_path = a.payload.unwrap_or_else(|| {
+        PathBuf::from(
+            "../shared/corpus/github-webhooks/payload-examples/issue_comment/created.payload.json",
+        )
+    });
+    let payload = std::fs::read(&payload_path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", payload_path.display()))?;
+    let dir = tempfile::tempdir()?;
+    let rt = tokio::runtime::Runtime::new()?;
+    let report = rt.block_on(prow_hook::bench::ack_latency(
+        dir.path(),
+        std::sync::Arc::new(prow_hook::NoPlugins),
+        &a.event_type,
+        payload,
+        a.rate,
+        std::time::Duration::from_secs(a.seconds),
+        a.durability,
+    ))?;
+    println!(
+        "hook ack latency ({:?} durability): {} requests at {} req/s target ({:.0} achieved), {} errors; p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        a.durability,
+        report.sent,
+        a.rate,
+        report.achieved_rate,
+        report.errors,
+        report.p50_ms,
+        report.p90_ms,
+        report.p99_ms,
+        report.max_ms
+    );
+    Ok(())
+}
+
+/// `prow bench config` flags.
+#[derive(clap::Args, Debug)]
+pub struct ConfigArgs {
     /// Path to config.yaml.
     #[arg(long)]
     pub config_path: PathBuf,
@@ -24,7 +140,7 @@ pub struct Args {
 }
 
 /// Load the config `iterations` times and print min/median/max wall time.
-pub fn run(a: Args) -> ExitCode {
+fn run_config(a: ConfigArgs) -> ExitCode {
     let opts = LoadOptions {
         config_path: a.config_path,
         job_config_path: a.job_config_path,

@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_trigger;
 pub mod checkconfig;
 pub mod crd;
+pub mod hook;
+pub mod jobstore;

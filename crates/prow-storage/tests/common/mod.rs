@@ -1,0 +1,5 @@
+//! Shared test support: emulators and the conformance contract.
+#![allow(dead_code)]
+
+pub mod conformance;
+pub mod emulators;

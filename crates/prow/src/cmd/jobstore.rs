@@ -1,0 +1,37 @@
+//! Opening the job store a component was told to use (`--job-store`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use prow_jobstore::JobStore;
+
+/// Opens `spec`: `kube`, `sqlite:PATH` or `memory`.
+pub async fn open(
+    spec: &str,
+    namespace: &str,
+    kubeconfig: Option<&Path>,
+) -> anyhow::Result<Arc<dyn JobStore>> {
+    if spec == "memory" {
+        return Ok(Arc::new(prow_jobstore::memory::MemoryStore::new(namespace)));
+    }
+    if let Some(path) = spec.strip_prefix("sqlite:") {
+        let store = prow_jobstore::sqlite::SqliteStore::open(path, namespace)
+            .await
+            .map_err(|e| anyhow::anyhow!("opening job store {path}: {e}"))?;
+        return Ok(Arc::new(store));
+    }
+    if spec == "kube" {
+        let client = match kubeconfig {
+            Some(path) => {
+                let kc = kube::config::Kubeconfig::read_from(path)?;
+                let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
+                kube::Client::try_from(cfg)?
+            }
+            None => kube::Client::try_default().await?,
+        };
+        return Ok(Arc::new(prow_jobstore::kube::KubeStore::new(
+            client, namespace,
+        )));
+    }
+    anyhow::bail!("unknown --job-store {spec:?}: want kube, sqlite:PATH or memory")
+}
