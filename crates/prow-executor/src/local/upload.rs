@@ -1,0 +1,103 @@
+//! Uploading a run's files in Prow's bucket layout. Object names come from pod-utils' gcsupload
+//! target assembly (build directory, `latest-build.txt` pointers, presubmit alias, gathered
+//! artifacts), so they match what initupload and sidecar write; the bytes go through
+//! `prow_storage`'s upload semantics (compression, content types, object metadata).
+
+use std::path::Path;
+
+use bytes::Bytes;
+use prow_api::GcsConfiguration;
+use prow_pod_utils::downwardapi::JobSpec;
+use prow_pod_utils::gcs::{self, WriterOptions};
+use prow_pod_utils::log::Logger;
+use prow_pod_utils::metadata::FINISHED_FILE;
+use prow_pod_utils::upload::{GcsUploadOptions, Source, Targets, assemble_targets};
+use prow_storage::upload::{UploadPolicy, upload_bytes, upload_file};
+use prow_storage::{PutOptions, Storage};
+
+/// The gcsupload options for a job writing into `storage`: the job's storage configuration,
+/// with the bucket replaced by the store's URL (that is where the objects really go, and what
+/// the presubmit alias must point at) and an unknown path strategy read as `explicit`.
+pub fn upload_options(
+    storage: &dyn Storage,
+    cfg: Option<&GcsConfiguration>,
+    items: Vec<String>,
+) -> GcsUploadOptions {
+    let mut cfg = cfg.cloned().unwrap_or_default();
+    cfg.bucket = storage.url().to_string();
+    cfg.local_output_dir = String::new();
+    if gcs::RepoPathBuilder::for_config(&cfg).is_none() {
+        cfg.path_strategy = gcs::PATH_STRATEGY_EXPLICIT.to_string();
+    }
+    GcsUploadOptions {
+        items,
+        gcs_configuration: cfg,
+        ..Default::default()
+    }
+}
+
+fn put_options(attrs: &WriterOptions) -> PutOptions {
+    PutOptions {
+        content_type: attrs.content_type.clone(),
+        content_encoding: attrs.content_encoding.clone(),
+        metadata: attrs.metadata.clone(),
+        ..Default::default()
+    }
+}
+
+/// Upload `extra` (named relative to the build directory) plus everything the options imply.
+/// `finished.json` goes last, because readers take it as "this build directory is complete".
+/// Returns the failures; uploads are best effort, as in sidecar.
+pub async fn upload(
+    storage: &dyn Storage,
+    opts: &GcsUploadOptions,
+    spec: &JobSpec,
+    extra: Targets,
+) -> Vec<String> {
+    let log = Logger::silent("local-executor");
+    let assembled = match assemble_targets(opts, spec, extra, &log) {
+        Ok(t) => t,
+        Err(e) => return vec![format!("assembleTargets: {e}")],
+    };
+    let cfg = &opts.gcs_configuration;
+    let policy = UploadPolicy {
+        compress_file_types: cfg.compress_file_types.clone().unwrap_or_default(),
+        media_types: cfg.media_types.clone(),
+    };
+    let mut all: Vec<_> = assembled
+        .primary
+        .into_iter()
+        .chain(assembled.extra)
+        .collect();
+    all.sort_by(|(a, _), (b, _)| {
+        (a.ends_with(FINISHED_FILE), a.as_str()).cmp(&(b.ends_with(FINISHED_FILE), b.as_str()))
+    });
+    let mut errors = Vec::new();
+    for (dest, target) in all {
+        let opts = put_options(&target.attrs);
+        let res = match &target.source {
+            Source::Data(d) => {
+                upload_bytes(storage, &dest, Bytes::from(d.clone()), &opts, &policy).await
+            }
+            Source::File(p) => upload_file(storage, &dest, p, &opts, &policy).await,
+            Source::LogFile(p) => {
+                let data = read_or_explain(p).await;
+                upload_bytes(storage, &dest, Bytes::from(data), &opts, &policy).await
+            }
+        };
+        if let Err(e) = res {
+            tracing::warn!(dest = %dest, error = %e, "local executor: upload failed");
+            errors.push(format!("{dest}: {e}"));
+        }
+    }
+    errors
+}
+
+/// A log file's content, or a line saying why it could not be read (so a missing log is
+/// visible in the bucket, as in Prow).
+async fn read_or_explain(p: &Path) -> Vec<u8> {
+    match tokio::fs::read(p).await {
+        Ok(d) => d,
+        Err(e) => format!("Failed to open {}: {e}\n", p.display()).into_bytes(),
+    }
+}
