@@ -50,14 +50,20 @@ async fn shutdown_waits_for_running_handlers_and_keeps_the_rest() {
     let path = dir.path().join("events.sqlite");
     let log = EventLog::open(&path).unwrap();
     for i in 0..3 {
-        log.append(&format!("d{i}"), "ping", vec![], "{\"zen\":\"x\"}".into()).await.unwrap();
+        log.append(&format!("d{i}"), "ping", vec![], "{\"zen\":\"x\"}".into())
+            .await
+            .unwrap();
     }
     let started = Arc::new(Semaphore::new(0));
     let release = Arc::new(Semaphore::new(0));
     let finished = Arc::new(AtomicUsize::new(0));
     let h = hook(
         log.clone(),
-        Gate { started: started.clone(), release: release.clone(), finished: finished.clone() },
+        Gate {
+            started: started.clone(),
+            release: release.clone(),
+            finished: finished.clone(),
+        },
     );
     assert_eq!(h.resume().await.unwrap(), 3);
     let shutdown = CancellationToken::new();
@@ -85,7 +91,11 @@ async fn shutdown_waits_for_running_handlers_and_keeps_the_rest() {
     let release2 = Arc::new(Semaphore::new(100));
     let h = hook(
         log.clone(),
-        Gate { started: Arc::new(Semaphore::new(0)), release: release2, finished: finished2.clone() },
+        Gate {
+            started: Arc::new(Semaphore::new(0)),
+            release: release2,
+            finished: finished2.clone(),
+        },
     );
     assert_eq!(h.resume().await.unwrap(), 2);
     let shutdown = CancellationToken::new();
