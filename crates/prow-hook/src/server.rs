@@ -87,12 +87,16 @@ impl Hook {
         &self.inner.log
     }
 
-    /// The router: `POST <webhook_path>`, `GET /plugin-help`, `GET /`.
+    /// The router: `POST <webhook_path>`, `GET /plugin-help`, `GET /` (empty, like Prow).
     pub fn router(&self, webhook_path: &str) -> Router {
+        self.routes(webhook_path).route("/", get(|| async { "" }))
+    }
+
+    /// The webhook and `/plugin-help` only, to merge into another server (all-in-one mode).
+    pub fn routes(&self, webhook_path: &str) -> Router {
         Router::new()
             .route(webhook_path, any(handle_hook))
             .route("/plugin-help", get(plugin_help))
-            .route("/", get(|| async { "" }))
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(self.clone())
     }

@@ -25,6 +25,9 @@ enum Command {
     Bench(cmd::bench::Bench),
     /// The webhook server: validates, durably stores and dispatches GitHub events to plugins.
     Hook(Box<prow_hook::cli::HookArgs>),
+    /// Everything in one process: hook, controller (local processes), horologium, sinker,
+    /// SQLite job store, artifacts on disk; the GitHub simulator unless credentials are given.
+    Local(Box<cmd::local::LocalArgs>),
     /// A stateful GitHub simulator (REST, GraphQL, webhooks, real git) for tests and demos.
     FakeGithub(prow_github_fake::FakeGitHubArgs),
 }
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Crd => cmd::crd::run(),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Hook(a) => block_on(cmd::hook::run(*a)),
+        Command::Local(a) => block_on(cmd::local::run(*a)),
         Command::FakeGithub(a) => block_on(async move {
             prow_runtime::init_tracing(false);
             let shutdown = prow_runtime::shutdown_on_signals();

@@ -6,3 +6,4 @@ pub mod checkconfig;
 pub mod crd;
 pub mod hook;
 pub mod jobstore;
+pub mod local;

@@ -1,0 +1,439 @@
+//! `prow local`: the all-in-one mode. Every component in one process over one SQLite job store:
+//! hook (with the plugins), the controller (plank) running jobs as local processes, horologium,
+//! sinker; artifacts in a `file://` bucket under `--data-dir`; one HTTP listener routed like
+//! Prow's ingress (`POST /hook` → hook, the rest → the job list and artifacts).
+//!
+//! Without GitHub credentials it runs the GitHub simulator in-process (seeded from `--seed`, or
+//! the embedded example world) and serves it under `/fake-github/`, so a fresh machine gets a
+//! working forge, webhooks and all, with no setup.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use prow_config::{ConfigAgent, LoadOptions, PluginsConfig, load_plugins};
+use prow_controller::buildid::Snowflake;
+use prow_controller::controller::{self, ConfigGetter, Context};
+use prow_controller::leader::{FileLock, LeaderTiming, run_as_leader};
+use prow_executor::Executor;
+use prow_executor::local::{LocalExecutor, LocalOptions};
+use prow_github::GitHub;
+use prow_github::hmac::HmacSecrets;
+use prow_hook::{EventLog, Hook, HookMetrics, PluginDispatch};
+use prow_jobstore::{JobStore, ListParams};
+use prow_plugins::{Dispatcher, PluginDeps};
+use prow_runtime::{GitHubArgs, InstrumentationArgs, Readiness};
+use tokio_util::sync::CancellationToken;
+
+const DEMO_CONFIG: &str = include_str!("../../../../examples/config.yaml");
+const DEMO_JOBS: &str = include_str!("../../../../examples/jobs/example-repo.yaml");
+const DEMO_PLUGINS: &str = include_str!("../../../../examples/plugins.yaml");
+const DEMO_SEED: &str = include_str!("../../../../examples/fake-github-seed.yaml");
+
+/// Flags of `prow local`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LocalArgs {
+    /// config.yaml (default: the embedded example deployment).
+    #[arg(long)]
+    pub config_path: Option<PathBuf>,
+    /// Job config file or directory.
+    #[arg(long)]
+    pub job_config_path: Option<PathBuf>,
+    /// plugins.yaml.
+    #[arg(long)]
+    pub plugin_config: Option<PathBuf>,
+    /// Where the job store, event log, run directories and artifacts live.
+    #[arg(long, default_value = "prow-data")]
+    pub data_dir: PathBuf,
+    /// The one HTTP port: `POST /hook` and the web pages.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub address: String,
+    /// HMAC secret file (real GitHub mode); the simulator mode generates one.
+    #[arg(long)]
+    pub hmac_secret_file: Option<PathBuf>,
+    /// Seed for the in-process GitHub simulator (used when no GitHub credentials are given).
+    #[arg(long)]
+    pub seed: Option<PathBuf>,
+    /// Jobs running at once.
+    #[arg(long, default_value_t = 4)]
+    pub max_parallel: usize,
+    /// Mutations for real (`--dry-run=true` makes GitHub read-only).
+    #[arg(long, default_value = "false", num_args = 0..=1, default_missing_value = "true",
+          require_equals = true, value_parser = prow_runtime::parse_go_bool)]
+    pub dry_run: bool,
+    /// GitHub flags (give a token or App to use real GitHub instead of the simulator).
+    #[command(flatten)]
+    pub github: GitHubArgs,
+    /// Health and metrics ports.
+    #[command(flatten)]
+    pub instrumentation: InstrumentationArgs,
+}
+
+struct Paths {
+    config: PathBuf,
+    jobs: Option<PathBuf>,
+    plugins: PathBuf,
+}
+
+/// Writes the embedded demo deployment under the data dir (so the config agent reloads edits).
+fn demo_files(data: &Path) -> anyhow::Result<Paths> {
+    let dir = data.join("demo-config");
+    std::fs::create_dir_all(dir.join("jobs"))?;
+    let write = |p: PathBuf, text: &str| -> anyhow::Result<PathBuf> {
+        if !p.exists() {
+            std::fs::write(&p, text)?;
+        }
+        Ok(p)
+    };
+    Ok(Paths {
+        config: write(dir.join("config.yaml"), DEMO_CONFIG)?,
+        jobs: Some({
+            write(dir.join("jobs/example-repo.yaml"), DEMO_JOBS)?;
+            dir.join("jobs")
+        }),
+        plugins: write(dir.join("plugins.yaml"), DEMO_PLUGINS)?,
+    })
+}
+
+#[derive(Clone)]
+struct Web {
+    store: Arc<dyn JobStore>,
+    artifacts: PathBuf,
+}
+
+/// `prow local`.
+pub async fn run(a: LocalArgs) -> anyhow::Result<()> {
+    prow_runtime::init_tracing(false);
+    let shutdown = prow_runtime::shutdown_on_signals();
+    run_with_shutdown(a, shutdown).await
+}
+
+/// `prow local` until `shutdown`.
+pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let data = a.data_dir.clone();
+    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    let data = data.canonicalize()?;
+    let paths = match &a.config_path {
+        Some(c) => Paths {
+            config: c.clone(),
+            jobs: a.job_config_path.clone(),
+            plugins: a
+                .plugin_config
+                .clone()
+                .unwrap_or_else(|| data.join("no-plugins.yaml")),
+        },
+        None => demo_files(&data)?,
+    };
+    if !paths.plugins.exists() {
+        std::fs::write(&paths.plugins, "{}\n")?;
+    }
+    let registry = prow_runtime::new_registry();
+    let agent = ConfigAgent::start(LoadOptions {
+        config_path: paths.config.clone(),
+        job_config_path: paths.jobs.clone(),
+        ..Default::default()
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let _watch = agent.watch(Duration::from_secs(5));
+    let namespace = agent.config().prow.prowjob_namespace.clone();
+    let store: Arc<dyn JobStore> = Arc::new(
+        prow_jobstore::sqlite::SqliteStore::open_in_dir(&data, &namespace)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+
+    // GitHub: real when credentials are given, else the simulator.
+    let real = a.github.github_token_path.is_some() || a.github.github_app_id.is_some();
+    let (github, secrets, fake): (
+        Arc<dyn GitHub>,
+        HmacSecrets,
+        Option<prow_github_fake::FakeGitHub>,
+    ) = if real {
+        let file = a
+            .hmac_secret_file
+            .as_ref()
+            .context("--hmac-secret-file is required with real GitHub credentials")?;
+        let secrets = prow_hook::cli::read_secrets(file)?;
+        (
+            Arc::new(a.github.client(a.dry_run, "local", &registry)?),
+            secrets,
+            None,
+        )
+    } else {
+        let seed = match &a.seed {
+            Some(p) => {
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+            }
+            None => DEMO_SEED.to_owned(),
+        };
+        let fake = prow_github_fake::FakeGitHub::from_seed_yaml(&seed)?;
+        let parsed = prow_github_fake::Seed::from_yaml(&seed)?;
+        let bot = parsed
+            .users
+            .iter()
+            .find(|u| u.kind == prow_github_fake::UserKind::Bot)
+            .map(|u| u.login.clone())
+            .context("the simulator seed needs a user with `type: Bot` for Prow")?;
+        let secret = uuid::Uuid::new_v4().to_string();
+        fake.set_webhook(&format!("http://127.0.0.1:{}/hook", a.port), &secret);
+        let web = format!("http://127.0.0.1:{}/fake-github", a.port);
+        fake.set_base_urls(&web, &web);
+        (
+            Arc::new(fake.client(&bot)),
+            HmacSecrets::Single(secret),
+            Some(fake),
+        )
+    };
+
+    // hook.
+    let plugins_cfg: PluginsConfig =
+        load_plugins(&paths.plugins, false).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plugins = Arc::new(ArcSwap::from_pointee(plugins_cfg));
+    {
+        let p = plugins.clone();
+        prow_hook::cli::watch_file(
+            paths.plugins.clone(),
+            Duration::from_secs(5),
+            shutdown.clone(),
+            |path| load_plugins(path, false).map_err(|e| anyhow::anyhow!("{e}")),
+            move |cfg| p.store(Arc::new(cfg)),
+        );
+    }
+    let deps = PluginDeps::new(github, store.clone(), agent.clone(), plugins.clone()).await?;
+    let hook = Hook::new(
+        secrets,
+        plugins,
+        EventLog::open(&data.join("hook-events.sqlite"))?,
+        Arc::new(PluginDispatch(Dispatcher::new(
+            deps,
+            prow_plugins::registry(),
+        ))),
+        HookMetrics::new(&registry)?,
+    );
+    hook.resume().await?;
+
+    // Executor: local processes, artifacts in a file:// bucket.
+    let artifacts = data.join("artifacts");
+    std::fs::create_dir_all(&artifacts)?;
+    let storage = prow_storage::open(
+        &format!("file://{}", artifacts.display()),
+        &Default::default(),
+    )?;
+    let mut opts = LocalOptions::new(data.join("runs"), storage);
+    opts.max_parallel = a.max_parallel.max(1);
+    if let Some(fake) = &fake {
+        let fake = fake.clone();
+        opts.clone_base = Arc::new(move |org: &str, repo: &str| {
+            fake.git_dir(org, repo)
+                .map(|p| p.to_string_lossy().into_owned())
+        });
+    }
+    let executor: Arc<dyn Executor> = Arc::new(LocalExecutor::new(opts));
+
+    let config: ConfigGetter = {
+        let agent = agent.clone();
+        Arc::new(move || agent.config())
+    };
+    let metrics = Arc::new(prow_controller::metrics::JobMetrics::new(&registry)?);
+    let ctx = Arc::new(
+        Context::new(
+            store.clone(),
+            executor.clone(),
+            Arc::new(Snowflake::default()),
+            config.clone(),
+        )
+        .with_metrics(metrics),
+    );
+
+    // HTTP: one listener routed like Prow's ingress.
+    let web = Web {
+        store: store.clone(),
+        artifacts: artifacts.clone(),
+    };
+    let mut app = hook.routes("/hook").merge(
+        Router::new()
+            .route("/", get(index))
+            .route("/prowjobs.js", get(prowjobs_json))
+            .route(
+                "/artifacts/",
+                get(|s: State<Web>| artifact(s, UrlPath(String::new()))),
+            )
+            .route("/artifacts/{*path}", get(artifact))
+            .with_state(web),
+    );
+    if let Some(fake) = &fake {
+        app = app.nest("/fake-github", prow_github_fake::router(fake.clone()));
+    }
+    let listener = tokio::net::TcpListener::bind((a.address.as_str(), a.port))
+        .await
+        .with_context(|| format!("binding {}:{}", a.address, a.port))?;
+    let ready = Readiness::new();
+    prow_runtime::spawn_side_ports(
+        &a.instrumentation,
+        ready.clone(),
+        registry,
+        shutdown.clone(),
+    )
+    .await?;
+
+    let mut tasks = tokio::task::JoinSet::new();
+    {
+        let s = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = prow_runtime::serve_on(listener, app, s).await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+    }
+    {
+        let (h, s) = (hook.clone(), shutdown.clone());
+        tasks.spawn(async move { h.process(64, s, Duration::from_secs(30)).await });
+    }
+    {
+        // One controller per data dir, even if two `prow local` are started on it.
+        let lock = FileLock::new(
+            data.join("controller.lock"),
+            &uuid::Uuid::new_v4().to_string(),
+        );
+        let s = shutdown.clone();
+        tasks.spawn(async move {
+            run_as_leader(&lock, LeaderTiming::default(), s, move |token| {
+                controller::run(ctx.clone(), token)
+            })
+            .await
+        });
+    }
+    tasks.spawn(prow_controller::horologium::run(
+        store.clone(),
+        config.clone(),
+        false,
+        shutdown.clone(),
+    ));
+    tasks.spawn(prow_controller::sinker::run(
+        store.clone(),
+        executor.clone(),
+        config.clone(),
+        None,
+        false,
+        false,
+        shutdown.clone(),
+    ));
+    ready.set_ready();
+    tracing::info!(
+        url = %format!("http://{}:{}/", a.address, a.port),
+        data_dir = %data.display(),
+        github = if real { "real" } else { "simulator at /fake-github" },
+        "prow local is up"
+    );
+    shutdown.cancelled().await;
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+async fn prowjobs_json(State(web): State<Web>) -> Response {
+    match web.store.list(&ListParams::all()).await {
+        Ok(list) => axum::Json(serde_json::json!({ "items": list.items })).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A plain job list until Deck lands.
+async fn index(State(web): State<Web>) -> Response {
+    let jobs = match web.store.list(&ListParams::all()).await {
+        Ok(l) => l.items,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let mut rows = String::new();
+    for j in jobs.iter().rev() {
+        let pr = j
+            .spec
+            .refs
+            .as_ref()
+            .map(|r| {
+                let pulls: Vec<String> = r.pulls.iter().map(|p| format!("#{}", p.number)).collect();
+                format!("{}/{} {}", r.org, r.repo, pulls.join(","))
+            })
+            .unwrap_or_default();
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(j.status.state.as_str()),
+            esc(&j.spec.job),
+            esc(j.spec.job_type.map(|t| t.as_str()).unwrap_or("")),
+            esc(&pr),
+            esc(&j.status.build_id),
+            esc(&j.status.description),
+        ));
+    }
+    Html(format!(
+        "<!doctype html><title>Prow</title><h1>Prow (local)</h1>\
+         <p>{} jobs. Artifacts under <a href=\"/artifacts/\">/artifacts/</a>; JSON at \
+         <a href=\"/prowjobs.js\">/prowjobs.js</a>.</p>\
+         <table border=1 cellpadding=4><tr><th>state</th><th>job</th><th>type</th><th>refs</th>\
+         <th>build</th><th>description</th></tr>\n{rows}</table>",
+        jobs.len()
+    ))
+    .into_response()
+}
+
+/// Serves files (and directory listings) of the local bucket.
+async fn artifact(State(web): State<Web>, UrlPath(path): UrlPath<String>) -> Response {
+    if path
+        .split('/')
+        .any(|seg| seg == ".." || seg.starts_with(".prow-storage"))
+    {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let full = web.artifacts.join(&path);
+    if full.is_dir() {
+        let mut entries: Vec<String> = std::fs::read_dir(&full)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with(".prow-storage"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        entries.sort();
+        let dir = path.trim_end_matches('/');
+        let links: String = entries
+            .iter()
+            .map(|n| {
+                let href = if dir.is_empty() {
+                    format!("/artifacts/{n}")
+                } else {
+                    format!("/artifacts/{dir}/{n}")
+                };
+                format!("<li><a href=\"{}\">{}</a></li>", esc(&href), esc(n))
+            })
+            .collect();
+        return Html(format!("<!doctype html><ul>{links}</ul>")).into_response();
+    }
+    match tokio::fs::read(&full).await {
+        Ok(bytes) => {
+            let ct = if path.ends_with(".json") {
+                "application/json"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            ([(header::CONTENT_TYPE, ct)], bytes).into_response()
+        }
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
