@@ -201,3 +201,20 @@ async fn base_moves_update_mergeability_and_merges_update_refs() {
     bot.delete_ref(O, R, "heads/docs").await.expect("delete");
     assert_refs_match_git(&fake, &["docs"]).await;
 }
+
+#[test]
+fn same_seed_gives_same_shas() {
+    let seed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/seed.yaml"))
+        .unwrap();
+    let a = prow_github_fake::FakeGitHub::from_seed_yaml(&seed).unwrap();
+    let b = prow_github_fake::FakeGitHub::from_seed_yaml(&seed).unwrap();
+    for (repo, branch) in [
+        ("widgets", "main"),
+        ("widgets", "shiny"),
+        ("widgets", "release-1.0"),
+    ] {
+        let sa = a.branch_sha("acme", repo, branch);
+        assert!(sa.is_some(), "{repo}@{branch}");
+        assert_eq!(sa, b.branch_sha("acme", repo, branch), "{repo}@{branch}");
+    }
+}

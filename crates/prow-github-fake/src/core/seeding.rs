@@ -225,7 +225,9 @@ impl Core {
                 });
             }
             let collaborators = r.collaborators.iter().map(|c| st.ensure_user(c)).collect();
-            let created = now();
+            // Seeded history uses a fixed time so the same seed always yields the same commit
+            // SHAs: a restarted all-in-one process finds the refs its stored jobs point at.
+            let created = seed_time();
             let repo = RepoRec {
                 id,
                 owner: owner_login.clone(),
@@ -342,7 +344,7 @@ impl Core {
             }
             let author = st.ensure_user(&p.author);
             let number = take_number(&p.repo, p.number);
-            let when = now();
+            let when = seed_time();
             let sig = st.signature(&author, when);
             let id = st.id();
             let repo = st
@@ -530,4 +532,9 @@ fn insert_issue(
         return Err(invalid(format!("{org}/{name}: duplicate issue number")));
     }
     Ok(())
+}
+
+/// The commit time of everything a seed creates (see the repository seeding above).
+fn seed_time() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_704_067_200, 0).unwrap_or_default()
 }
