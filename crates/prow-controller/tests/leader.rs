@@ -1,6 +1,8 @@
 //! Leader election over a Kubernetes Lease in the fake API server: one holder at a time, and a
 //! takeover once the holder stops renewing.
 
+#![cfg(feature = "kube")]
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

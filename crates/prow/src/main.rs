@@ -28,6 +28,8 @@ enum Command {
     /// Everything in one process: hook, controller (local processes), horologium, sinker,
     /// SQLite job store, artifacts on disk; the GitHub simulator unless credentials are given.
     Local(Box<cmd::local::LocalArgs>),
+    /// Print the ProwJob for a job (or create it in the all-in-one store with --create).
+    Mkpj(Box<cmd::mkpj::MkpjArgs>),
     /// A stateful GitHub simulator (REST, GraphQL, webhooks, real git) for tests and demos.
     FakeGithub(prow_github_fake::FakeGitHubArgs),
 }
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Crd => cmd::crd::run(),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Hook(a) => block_on(cmd::hook::run(*a)),
+        Command::Mkpj(a) => block_on(cmd::mkpj::run(*a)),
         Command::Local(a) => block_on(cmd::local::run(*a)),
         Command::FakeGithub(a) => block_on(async move {
             prow_runtime::init_tracing(false);

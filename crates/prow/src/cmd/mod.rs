@@ -7,3 +7,4 @@ pub mod crd;
 pub mod hook;
 pub mod jobstore;
 pub mod local;
+pub mod mkpj;
