@@ -164,7 +164,7 @@ pub enum Decision {
     /// The run stopped unexpectedly and may be revived: delete it, start a new one with a new
     /// build ID and write [`mark_revived`].
     Revive,
-    /// The job is done: apply `action` to the run, then write [`finish`] with these values.
+    /// The job is done: apply `action` to the run, then write [`finish_status`] with these values.
     Finish {
         /// Final state.
         state: ProwJobState,

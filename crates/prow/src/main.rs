@@ -28,6 +28,14 @@ enum Command {
     /// Everything in one process: hook, controller (local processes), horologium, sinker,
     /// SQLite job store, artifacts on disk; the GitHub simulator unless credentials are given.
     Local(Box<cmd::local::LocalArgs>),
+    /// Prow's plank: runs ProwJobs as decorated Pods in the build clusters.
+    Controller(Box<prow_controller::cli::ControllerArgs>),
+    /// Creates periodic ProwJobs (interval, cron, minimum_interval).
+    Horologium(Box<prow_controller::cli::HorologiumArgs>),
+    /// Garbage-collects old ProwJobs and pods.
+    Sinker(Box<prow_controller::cli::SinkerArgs>),
+    /// Vends monotonically increasing build numbers per job.
+    Tot(Box<prow_controller::cli::TotArgs>),
     /// Print the ProwJob for a job (or create it in the all-in-one store with --create).
     Mkpj(Box<cmd::mkpj::MkpjArgs>),
     /// A stateful GitHub simulator (REST, GraphQL, webhooks, real git) for tests and demos.
@@ -43,6 +51,10 @@ fn main() -> ExitCode {
         Command::Crd => cmd::crd::run(),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Hook(a) => block_on(cmd::hook::run(*a)),
+        Command::Controller(a) => block_on(cmd::components::controller(*a)),
+        Command::Horologium(a) => block_on(cmd::components::horologium(*a)),
+        Command::Sinker(a) => block_on(cmd::components::sinker(*a)),
+        Command::Tot(a) => block_on(cmd::components::tot(*a)),
         Command::Mkpj(a) => block_on(cmd::mkpj::run(*a)),
         Command::Local(a) => block_on(cmd::local::run(*a)),
         Command::FakeGithub(a) => block_on(async move {

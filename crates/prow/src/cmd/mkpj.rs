@@ -54,23 +54,36 @@ pub struct MkpjArgs {
 
 /// Fills missing PR and base details from GitHub like Prow's mkpj (`defaultPR`, `defaultBaseRef`).
 async fn complete_refs(a: &MkpjArgs, refs: &mut Refs) -> anyhow::Result<()> {
-    let needs_pr = refs.pulls.first().is_some_and(|p| p.sha.is_empty() || p.author.is_empty());
+    let needs_pr = refs
+        .pulls
+        .first()
+        .is_some_and(|p| p.sha.is_empty() || p.author.is_empty());
     let needs_base = refs.base_sha.is_empty();
     if !needs_pr && !needs_base && !refs.base_ref.is_empty() {
         return Ok(());
     }
-    let gh: Arc<dyn GitHub> = if a.github.github_token_path.is_some() || a.github.github_app_id.is_some() {
-        Arc::new(a.github.client(false, "mkpj", &prometheus::Registry::new())?)
-    } else {
-        anyhow::bail!(
-            "missing --base-ref/--base-sha{}: give them, or GitHub credentials to look them up",
-            if needs_pr { " or --pull-sha/--pull-author" } else { "" }
-        );
-    };
+    let gh: Arc<dyn GitHub> =
+        if a.github.github_token_path.is_some() || a.github.github_app_id.is_some() {
+            Arc::new(
+                a.github
+                    .client(false, "mkpj", &prometheus::Registry::new())?,
+            )
+        } else {
+            anyhow::bail!(
+                "missing --base-ref/--base-sha{}: give them, or GitHub credentials to look them up",
+                if needs_pr {
+                    " or --pull-sha/--pull-author"
+                } else {
+                    ""
+                }
+            );
+        };
     if let Some(pull) = refs.pulls.first_mut()
         && needs_pr
     {
-        let pr = gh.get_pull_request(&refs.org, &refs.repo, pull.number).await?;
+        let pr = gh
+            .get_pull_request(&refs.org, &refs.repo, pull.number)
+            .await?;
         pull.sha = pr.head.sha.clone();
         pull.author = pr.user.login.clone();
         pull.head_ref = pr.head.git_ref.clone();
@@ -82,7 +95,9 @@ async fn complete_refs(a: &MkpjArgs, refs: &mut Refs) -> anyhow::Result<()> {
         refs.base_ref = gh.get_repo(&refs.org, &refs.repo).await?.default_branch;
     }
     if refs.base_sha.is_empty() {
-        refs.base_sha = gh.get_ref(&refs.org, &refs.repo, &format!("heads/{}", refs.base_ref)).await?;
+        refs.base_sha = gh
+            .get_ref(&refs.org, &refs.repo, &format!("heads/{}", refs.base_ref))
+            .await?;
     }
     Ok(())
 }
@@ -98,8 +113,12 @@ pub async fn make(a: &MkpjArgs) -> anyhow::Result<ProwJob> {
     let now = chrono::Utc::now();
     let jobs = &cfg.jobs;
     for (full, ps) in &jobs.presubmits {
-        let Some(p) = ps.iter().find(|p| p.base.name == a.job) else { continue };
-        let (org, repo) = full.split_once('/').context("invalid repo name in config")?;
+        let Some(p) = ps.iter().find(|p| p.base.name == a.job) else {
+            continue;
+        };
+        let (org, repo) = full
+            .split_once('/')
+            .context("invalid repo name in config")?;
         let mut refs = Refs {
             org: org.into(),
             repo: repo.into(),
@@ -116,11 +135,20 @@ pub async fn make(a: &MkpjArgs) -> anyhow::Result<ProwJob> {
         };
         complete_refs(a, &mut refs).await?;
         let spec = pjutil::presubmit_spec(p, refs);
-        return Ok(pjutil::new_prowjob(spec, &p.base.labels, &p.base.annotations, now));
+        return Ok(pjutil::new_prowjob(
+            spec,
+            &p.base.labels,
+            &p.base.annotations,
+            now,
+        ));
     }
     for (full, ps) in &jobs.postsubmits {
-        let Some(p) = ps.iter().find(|p| p.base.name == a.job) else { continue };
-        let (org, repo) = full.split_once('/').context("invalid repo name in config")?;
+        let Some(p) = ps.iter().find(|p| p.base.name == a.job) else {
+            continue;
+        };
+        let (org, repo) = full
+            .split_once('/')
+            .context("invalid repo name in config")?;
         let mut refs = Refs {
             org: org.into(),
             repo: repo.into(),
@@ -130,7 +158,12 @@ pub async fn make(a: &MkpjArgs) -> anyhow::Result<ProwJob> {
         };
         complete_refs(a, &mut refs).await?;
         let spec = pjutil::postsubmit_spec(p, refs);
-        return Ok(pjutil::new_prowjob(spec, &p.base.labels, &p.base.annotations, now));
+        return Ok(pjutil::new_prowjob(
+            spec,
+            &p.base.labels,
+            &p.base.annotations,
+            now,
+        ));
     }
     if let Some(p) = jobs.periodics.iter().find(|p| p.base.name == a.job) {
         return Ok(pjutil::new_periodic(p, now));
@@ -142,7 +175,11 @@ pub async fn make(a: &MkpjArgs) -> anyhow::Result<ProwJob> {
 pub async fn run(a: MkpjArgs) -> anyhow::Result<()> {
     let pj = make(&a).await?;
     if a.create {
-        let ns = pj.metadata.namespace.clone().unwrap_or_else(|| "default".into());
+        let ns = pj
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
         let cfg_ns = prow_config::load(&LoadOptions {
             config_path: a.config_path.clone(),
             ..Default::default()

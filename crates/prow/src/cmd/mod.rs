@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_trigger;
 pub mod checkconfig;
+pub mod components;
 pub mod crd;
 pub mod hook;
 pub mod jobstore;
