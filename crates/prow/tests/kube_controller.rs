@@ -9,7 +9,6 @@ use std::time::Duration;
 use prow_api::{ProwJob, ProwJobState};
 use prow_controller::buildid::Snowflake;
 use prow_controller::controller::{self, Context, ControllerOptions, fixed_config};
-use prow_executor::Executor;
 use prow_executor::kube::KubeExecutor;
 use prow_jobstore::JobStore;
 use prow_kube_fake::FakeKube;
