@@ -49,6 +49,16 @@ impl FakeClient {
         &self.login
     }
 
+    /// [`Self::call`] for an operation on `org/repo` (owned copies move into the task).
+    async fn in_repo<T, F>(&self, org: &str, repo: &str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Core, &str, &str, &str) -> Result<T> + Send + 'static,
+    {
+        let (o, r) = (own(org), own(repo));
+        self.call(move |c, me| f(c, me, &o, &r)).await
+    }
+
     /// Runs `f` as this user off the async executor (operations may run git).
     async fn call<T, F>(&self, f: F) -> Result<T>
     where
@@ -74,18 +84,21 @@ fn own(s: &str) -> String {
 #[async_trait]
 impl GitHub for FakeClient {
     async fn bot_user(&self) -> Result<User> {
-        decode(self.call(|c, me| c.authenticated_user(me)).await?)
+        self.call(|c, me| c.authenticated_user(me))
+            .await
+            .and_then(decode)
     }
 
     async fn get_repo(&self, org: &str, repo: &str) -> Result<Repo> {
-        let (o, r) = (own(org), own(repo));
-        decode(self.call(move |c, me| c.get_repo(me, &o, &r)).await?)
+        self.in_repo(org, repo, move |c, me, o, r| c.get_repo(me, o, r))
+            .await
+            .and_then(decode)
     }
 
     async fn get_ref(&self, org: &str, repo: &str, git_ref: &str) -> Result<String> {
-        let (o, r, g) = (own(org), own(repo), own(git_ref));
+        let g = own(git_ref);
         let v = self
-            .call(move |c, me| c.get_ref(me, &o, &r, &g, true))
+            .in_repo(org, repo, move |c, me, o, r| c.get_ref(me, o, r, &g, true))
             .await?;
         match v.pointer("/object/sha").and_then(Value::as_str) {
             Some(sha) => Ok(sha.to_owned()),
@@ -96,8 +109,9 @@ impl GitHub for FakeClient {
     }
 
     async fn delete_ref(&self, org: &str, repo: &str, git_ref: &str) -> Result<()> {
-        let (o, r, g) = (own(org), own(repo), own(git_ref));
-        self.call(move |c, me| c.delete_ref(me, &o, &r, &g)).await
+        let g = own(git_ref);
+        self.in_repo(org, repo, move |c, me, o, r| c.delete_ref(me, o, r, &g))
+            .await
     }
 
     async fn get_single_commit(
@@ -106,8 +120,10 @@ impl GitHub for FakeClient {
         repo: &str,
         sha: &str,
     ) -> Result<RepositoryCommit> {
-        let (o, r, s) = (own(org), own(repo), own(sha));
-        decode(self.call(move |c, me| c.get_commit(me, &o, &r, &s)).await?)
+        let s = own(sha);
+        self.in_repo(org, repo, move |c, me, o, r| c.get_commit(me, o, r, &s))
+            .await
+            .and_then(decode)
     }
 
     async fn get_file(
@@ -117,9 +133,11 @@ impl GitHub for FakeClient {
         path: &str,
         git_ref: Option<&str>,
     ) -> Result<Vec<u8>> {
-        let (o, r, p, g) = (own(org), own(repo), own(path), git_ref.map(own));
+        let (p, g) = (own(path), git_ref.map(own));
         let v = self
-            .call(move |c, me| c.get_contents(me, &o, &r, &p, g.as_deref()))
+            .in_repo(org, repo, move |c, me, o, r| {
+                c.get_contents(me, o, r, &p, g.as_deref())
+            })
             .await?;
         let Some(content) = v.get("content").and_then(Value::as_str) else {
             return Err(GitHubError::Decode(format!("{path} is not a file")));
@@ -136,35 +154,31 @@ impl GitHub for FakeClient {
         repo: &str,
         tree_ish: &str,
     ) -> Result<Vec<TreeEntry>> {
-        let (o, r, t) = (own(org), own(repo), own(tree_ish));
+        let t = own(tree_ish);
         let v = self
-            .call(move |c, me| c.get_tree(me, &o, &r, &t, true))
+            .in_repo(org, repo, move |c, me, o, r| c.get_tree(me, o, r, &t, true))
             .await?;
         decode(v.get("tree").cloned().unwrap_or(Value::Array(Vec::new())))
     }
 
     async fn get_issue(&self, org: &str, repo: &str, number: u64) -> Result<Issue> {
-        let (o, r) = (own(org), own(repo));
-        decode(
-            self.call(move |c, me| c.get_issue(me, &o, &r, number))
-                .await?,
-        )
+        self.in_repo(org, repo, move |c, me, o, r| c.get_issue(me, o, r, number))
+            .await
+            .and_then(decode)
     }
 
     async fn get_pull_request(&self, org: &str, repo: &str, number: u64) -> Result<PullRequest> {
-        let (o, r) = (own(org), own(repo));
-        decode(
-            self.call(move |c, me| c.get_pull(me, &o, &r, number))
-                .await?,
-        )
+        self.in_repo(org, repo, move |c, me, o, r| c.get_pull(me, o, r, number))
+            .await
+            .and_then(decode)
     }
 
     async fn list_open_pull_requests(&self, org: &str, repo: &str) -> Result<Vec<PullRequest>> {
-        let (o, r) = (own(org), own(repo));
-        decode_list(
-            self.call(move |c, me| c.list_pulls(me, &o, &r, "open", None, None))
-                .await?,
-        )
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.list_pulls(me, o, r, "open", None, None)
+        })
+        .await
+        .and_then(decode_list)
     }
 
     async fn get_pull_request_changes(
@@ -173,11 +187,9 @@ impl GitHub for FakeClient {
         repo: &str,
         number: u64,
     ) -> Result<Vec<PullRequestChange>> {
-        let (o, r) = (own(org), own(repo));
-        decode_list(
-            self.call(move |c, me| c.pull_files(me, &o, &r, number))
-                .await?,
-        )
+        self.in_repo(org, repo, move |c, me, o, r| c.pull_files(me, o, r, number))
+            .await
+            .and_then(decode_list)
     }
 
     async fn close_issue(
@@ -187,26 +199,28 @@ impl GitHub for FakeClient {
         number: u64,
         state_reason: Option<&str>,
     ) -> Result<()> {
-        let (o, r) = (own(org), own(repo));
         let patch = IssuePatch {
             state: Some("closed".into()),
             state_reason: state_reason.map(own),
             ..IssuePatch::default()
         };
-        self.call(move |c, me| c.update_issue(me, &o, &r, number, patch))
-            .await
-            .map(|_| ())
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.update_issue(me, o, r, number, patch)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn reopen_issue(&self, org: &str, repo: &str, number: u64) -> Result<()> {
-        let (o, r) = (own(org), own(repo));
         let patch = IssuePatch {
             state: Some("open".into()),
             ..IssuePatch::default()
         };
-        self.call(move |c, me| c.update_issue(me, &o, &r, number, patch))
-            .await
-            .map(|_| ())
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.update_issue(me, o, r, number, patch)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn merge_pull_request(
@@ -216,10 +230,12 @@ impl GitHub for FakeClient {
         number: u64,
         details: &MergeDetails,
     ) -> Result<()> {
-        let (o, r, d) = (own(org), own(repo), details.clone());
-        self.call(move |c, me| c.merge_pull(me, &o, &r, number, &d))
-            .await
-            .map(|_| ())
+        let d = details.clone();
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.merge_pull(me, o, r, number, &d)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn list_issue_comments(
@@ -228,11 +244,11 @@ impl GitHub for FakeClient {
         repo: &str,
         number: u64,
     ) -> Result<Vec<IssueComment>> {
-        let (o, r) = (own(org), own(repo));
-        decode_list(
-            self.call(move |c, me| c.list_issue_comments(me, &o, &r, number))
-                .await?,
-        )
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.list_issue_comments(me, o, r, number)
+        })
+        .await
+        .and_then(decode_list)
     }
 
     async fn create_comment(
@@ -242,32 +258,34 @@ impl GitHub for FakeClient {
         number: u64,
         body: &str,
     ) -> Result<IssueComment> {
-        let (o, r, b) = (own(org), own(repo), own(body));
-        decode(
-            self.call(move |c, me| c.create_comment(me, &o, &r, number, &b))
-                .await?,
-        )
+        let b = own(body);
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.create_comment(me, o, r, number, &b)
+        })
+        .await
+        .and_then(decode)
     }
 
     async fn edit_comment(&self, org: &str, repo: &str, id: u64, body: &str) -> Result<()> {
-        let (o, r, b) = (own(org), own(repo), own(body));
-        self.call(move |c, me| c.edit_comment(me, &o, &r, id, &b))
-            .await
-            .map(|_| ())
+        let b = own(body);
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.edit_comment(me, o, r, id, &b)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn delete_comment(&self, org: &str, repo: &str, id: u64) -> Result<()> {
-        let (o, r) = (own(org), own(repo));
-        self.call(move |c, me| c.delete_comment(me, &o, &r, id))
+        self.in_repo(org, repo, move |c, me, o, r| c.delete_comment(me, o, r, id))
             .await
     }
 
     async fn list_reviews(&self, org: &str, repo: &str, number: u64) -> Result<Vec<Review>> {
-        let (o, r) = (own(org), own(repo));
-        decode_list(
-            self.call(move |c, me| c.list_reviews(me, &o, &r, number))
-                .await?,
-        )
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.list_reviews(me, o, r, number)
+        })
+        .await
+        .and_then(decode_list)
     }
 
     async fn create_review(
@@ -277,17 +295,17 @@ impl GitHub for FakeClient {
         number: u64,
         review: &DraftReview,
     ) -> Result<Review> {
-        let (o, r) = (own(org), own(repo));
         let input = ReviewInput {
             body: review.body.clone(),
             event: review.event.clone(),
             commit_id: review.commit_id.clone(),
             comments: Vec::new(),
         };
-        decode(
-            self.call(move |c, me| c.create_review(me, &o, &r, number, input))
-                .await?,
-        )
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.create_review(me, o, r, number, input)
+        })
+        .await
+        .and_then(decode)
     }
 
     async fn list_review_comments(
@@ -296,11 +314,11 @@ impl GitHub for FakeClient {
         repo: &str,
         number: u64,
     ) -> Result<Vec<ReviewComment>> {
-        let (o, r) = (own(org), own(repo));
-        decode_list(
-            self.call(move |c, me| c.list_review_comments(me, &o, &r, number))
-                .await?,
-        )
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.list_review_comments(me, o, r, number)
+        })
+        .await
+        .and_then(decode_list)
     }
 
     async fn list_issue_events(
@@ -309,27 +327,25 @@ impl GitHub for FakeClient {
         repo: &str,
         number: u64,
     ) -> Result<Vec<IssueEvent>> {
-        let (o, r) = (own(org), own(repo));
-        decode_list(
-            self.call(move |c, me| c.list_issue_events(me, &o, &r, number))
-                .await?,
-        )
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.list_issue_events(me, o, r, number)
+        })
+        .await
+        .and_then(decode_list)
     }
 
     async fn get_repo_labels(&self, org: &str, repo: &str) -> Result<Vec<Label>> {
-        let (o, r) = (own(org), own(repo));
-        decode_list(
-            self.call(move |c, me| c.list_repo_labels(me, &o, &r))
-                .await?,
-        )
+        self.in_repo(org, repo, move |c, me, o, r| c.list_repo_labels(me, o, r))
+            .await
+            .and_then(decode_list)
     }
 
     async fn get_issue_labels(&self, org: &str, repo: &str, number: u64) -> Result<Vec<Label>> {
-        let (o, r) = (own(org), own(repo));
-        decode_list(
-            self.call(move |c, me| c.get_issue_labels(me, &o, &r, number))
-                .await?,
-        )
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.get_issue_labels(me, o, r, number)
+        })
+        .await
+        .and_then(decode_list)
     }
 
     async fn add_labels(
@@ -339,17 +355,21 @@ impl GitHub for FakeClient {
         number: u64,
         labels: &[String],
     ) -> Result<()> {
-        let (o, r, l) = (own(org), own(repo), labels.to_vec());
-        self.call(move |c, me| c.add_labels(me, &o, &r, number, &l))
-            .await
-            .map(|_| ())
+        let l = labels.to_vec();
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.add_labels(me, o, r, number, &l)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn remove_label(&self, org: &str, repo: &str, number: u64, label: &str) -> Result<()> {
-        let (o, r, l) = (own(org), own(repo), own(label));
-        self.call(move |c, me| c.remove_label(me, &o, &r, number, &l))
-            .await
-            .map(|_| ())
+        let l = own(label);
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.remove_label(me, o, r, number, &l)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn assign_issue(
@@ -359,11 +379,11 @@ impl GitHub for FakeClient {
         number: u64,
         logins: &[String],
     ) -> Result<Vec<String>> {
-        let (o, r, l) = (own(org), own(repo), logins.to_vec());
-        let issue: Issue = decode(
-            self.call(move |c, me| c.assign(me, &o, &r, number, &l))
-                .await?,
-        )?;
+        let l = logins.to_vec();
+        let issue: Issue = self
+            .in_repo(org, repo, move |c, me, o, r| c.assign(me, o, r, number, &l))
+            .await
+            .and_then(decode)?;
         // Like Prow's client: whoever is not an assignee afterwards could not be assigned.
         Ok(logins
             .iter()
@@ -379,10 +399,12 @@ impl GitHub for FakeClient {
         number: u64,
         logins: &[String],
     ) -> Result<()> {
-        let (o, r, l) = (own(org), own(repo), logins.to_vec());
-        self.call(move |c, me| c.unassign(me, &o, &r, number, &l))
-            .await
-            .map(|_| ())
+        let l = logins.to_vec();
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.unassign(me, o, r, number, &l)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn request_review(
@@ -392,9 +414,11 @@ impl GitHub for FakeClient {
         number: u64,
         logins: &[String],
     ) -> Result<Vec<String>> {
-        let (o, r, l) = (own(org), own(repo), logins.to_vec());
+        let l = logins.to_vec();
         match self
-            .call(move |c, me| c.request_reviewers(me, &o, &r, number, &l, &[]))
+            .in_repo(org, repo, move |c, me, o, r| {
+                c.request_reviewers(me, o, r, number, &l, &[])
+            })
             .await
         {
             Ok(_) => Ok(Vec::new()),
@@ -403,9 +427,11 @@ impl GitHub for FakeClient {
             Err(GitHubError::Unprocessable(_)) => {
                 let mut missing = Vec::new();
                 for login in logins {
-                    let (o, r, l) = (own(org), own(repo), vec![login.clone()]);
+                    let l = vec![login.clone()];
                     match self
-                        .call(move |c, me| c.request_reviewers(me, &o, &r, number, &l, &[]))
+                        .in_repo(org, repo, move |c, me, o, r| {
+                            c.request_reviewers(me, o, r, number, &l, &[])
+                        })
                         .await
                     {
                         Ok(_) => {}
@@ -426,17 +452,21 @@ impl GitHub for FakeClient {
         number: u64,
         logins: &[String],
     ) -> Result<()> {
-        let (o, r, l) = (own(org), own(repo), logins.to_vec());
-        self.call(move |c, me| c.unrequest_reviewers(me, &o, &r, number, &l, &[]))
-            .await
-            .map(|_| ())
+        let l = logins.to_vec();
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.unrequest_reviewers(me, o, r, number, &l, &[])
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn is_collaborator(&self, org: &str, repo: &str, user: &str) -> Result<bool> {
-        let (o, r, u) = (own(org), own(repo), own(user));
+        let u = own(user);
         not_found_is_false(
-            self.call(move |c, me| c.is_collaborator(me, &o, &r, &u))
-                .await,
+            self.in_repo(org, repo, move |c, me, o, r| {
+                c.is_collaborator(me, o, r, &u)
+            })
+            .await,
         )
     }
 
@@ -447,14 +477,18 @@ impl GitHub for FakeClient {
 
     async fn list_team_members(&self, org: &str, team_slug: &str) -> Result<Vec<User>> {
         let (o, t) = (own(org), own(team_slug));
-        decode_list(self.call(move |c, _| c.list_team_members(&o, &t)).await?)
+        self.call(move |c, _| c.list_team_members(&o, &t))
+            .await
+            .and_then(decode_list)
     }
 
     async fn create_status(&self, org: &str, repo: &str, sha: &str, status: &Status) -> Result<()> {
-        let (o, r, s, st) = (own(org), own(repo), own(sha), status.clone());
-        self.call(move |c, me| c.create_status(me, &o, &r, &s, &st))
-            .await
-            .map(|_| ())
+        let (s, st) = (own(sha), status.clone());
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.create_status(me, o, r, &s, &st)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn get_combined_status(
@@ -463,11 +497,12 @@ impl GitHub for FakeClient {
         repo: &str,
         git_ref: &str,
     ) -> Result<CombinedStatus> {
-        let (o, r, g) = (own(org), own(repo), own(git_ref));
-        decode(
-            self.call(move |c, me| c.combined_status(me, &o, &r, &g))
-                .await?,
-        )
+        let g = own(git_ref);
+        self.in_repo(org, repo, move |c, me, o, r| {
+            c.combined_status(me, o, r, &g)
+        })
+        .await
+        .and_then(decode)
     }
 
     async fn graphql(&self, _org: &str, query: &str, variables: Value) -> Result<Value> {

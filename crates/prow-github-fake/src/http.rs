@@ -10,7 +10,8 @@ use std::io::Read;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -108,6 +109,11 @@ fn no_content() -> Res {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// `204` once an operation without a result is done.
+fn done(_: ()) -> Res {
+    no_content()
+}
+
 /// Numbers in paths; anything else is a 404 like on GitHub.
 fn number(s: &str) -> Result<u64, ApiError> {
     s.parse()
@@ -198,6 +204,23 @@ struct ListCtx {
     uri: Uri,
     headers: HeaderMap,
     query: HashMap<String, String>,
+}
+
+/// Extracted like the `Uri`, `HeaderMap` and `Query` extractors it stands for (a malformed query
+/// string is the same 400 rejection).
+impl<S: Send + Sync> FromRequestParts<S> for ListCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(ListCtx {
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+            query,
+        })
+    }
 }
 
 impl ListCtx {
@@ -424,12 +447,68 @@ type RepoPath = Path<(String, String)>;
 type RepoItemPath = Path<(String, String, String)>;
 type Act = axum::Extension<Actor>;
 
-fn list_ctx(uri: Uri, headers: HeaderMap, query: HashMap<String, String>) -> ListCtx {
-    ListCtx {
-        uri,
-        headers,
-        query,
-    }
+/// A handler on a numbered issue, pull request or comment without a body: core
+/// `op(actor, owner, repo, number)`, answered by `$render`.
+macro_rules! item_op {
+    ($name:ident => $op:ident, $render:ident) => {
+        async fn $name(
+            State(f): State<FakeGitHub>,
+            axum::Extension(Actor(me)): Act,
+            Path((o, r, n)): RepoItemPath,
+        ) -> Res {
+            let n = number(&n)?;
+            $render(blocking(&f, move |c| c.$op(&me, &o, &r, n)).await?)
+        }
+    };
+}
+
+/// A handler on a numbered issue, pull request or comment with a JSON body of type `$body`
+/// (decoded after the number, so a bad number stays a 404); `$run` sees the named bindings.
+macro_rules! item_with_body {
+    ($name:ident($f:ident, $me:ident, $o:ident, $r:ident, $n:ident, $b:ident: $body:ty) $run:block) => {
+        async fn $name(
+            State($f): State<FakeGitHub>,
+            axum::Extension(Actor($me)): Act,
+            Path(($o, $r, $n)): RepoItemPath,
+            $b: Bytes,
+        ) -> Res {
+            let $n = number(&$n)?;
+            let $b: $body = body(&$b)?;
+            $run
+        }
+    };
+}
+
+/// A list handler over a repository: core `op(actor, owner, repo)`, paginated.
+macro_rules! repo_list {
+    ($name:ident => $op:ident) => {
+        async fn $name(
+            State(f): State<FakeGitHub>,
+            axum::Extension(Actor(me)): Act,
+            Path((o, r)): RepoPath,
+            l: ListCtx,
+        ) -> Res {
+            let items = blocking(&f, move |c| c.$op(&me, &o, &r)).await?;
+            l.respond(items)
+        }
+    };
+}
+
+/// A list handler over a numbered issue or pull request: core `op(actor, owner, repo, number)`,
+/// paginated.
+macro_rules! item_list {
+    ($name:ident => $op:ident) => {
+        async fn $name(
+            State(f): State<FakeGitHub>,
+            axum::Extension(Actor(me)): Act,
+            Path((o, r, n)): RepoItemPath,
+            l: ListCtx,
+        ) -> Res {
+            let n = number(&n)?;
+            let items = blocking(&f, move |c| c.$op(&me, &o, &r, n)).await?;
+            l.respond(items)
+        }
+    };
 }
 
 // ---- users, orgs, teams ----
@@ -448,15 +527,9 @@ async fn rate_limit() -> Res {
     ok(json!({"resources": {"core": core, "graphql": core, "search": core}, "rate": core}))
 }
 
-async fn list_members(
-    State(f): State<FakeGitHub>,
-    Path(org): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
+async fn list_members(State(f): State<FakeGitHub>, Path(org): Path<String>, l: ListCtx) -> Res {
     let items = blocking(&f, move |c| c.list_members(&org)).await?;
-    list_ctx(uri, headers, q).respond(items)
+    l.respond(items)
 }
 
 async fn check_member(
@@ -471,15 +544,9 @@ async fn check_member(
     }
 }
 
-async fn list_teams(
-    State(f): State<FakeGitHub>,
-    Path(org): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
+async fn list_teams(State(f): State<FakeGitHub>, Path(org): Path<String>, l: ListCtx) -> Res {
     let items = blocking(&f, move |c| c.list_teams(&org)).await?;
-    list_ctx(uri, headers, q).respond(items)
+    l.respond(items)
 }
 
 async fn get_team(State(f): State<FakeGitHub>, Path((org, slug)): Path<(String, String)>) -> Res {
@@ -489,12 +556,10 @@ async fn get_team(State(f): State<FakeGitHub>, Path((org, slug)): Path<(String, 
 async fn list_team_members(
     State(f): State<FakeGitHub>,
     Path((org, slug)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    l: ListCtx,
 ) -> Res {
     let items = blocking(&f, move |c| c.list_team_members(&org, &slug)).await?;
-    list_ctx(uri, headers, q).respond(items)
+    l.respond(items)
 }
 
 // ---- repositories and git data ----
@@ -584,9 +649,7 @@ async fn commit_routes(
     State(f): State<FakeGitHub>,
     axum::Extension(Actor(me)): Act,
     Path((o, r, rest)): RepoItemPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    l: ListCtx,
 ) -> Res {
     if let Some(git_ref) = rest.strip_suffix("/status") {
         let g = git_ref.to_owned();
@@ -595,7 +658,7 @@ async fn commit_routes(
     if let Some(git_ref) = rest.strip_suffix("/statuses") {
         let g = git_ref.to_owned();
         let items = blocking(&f, move |c| c.list_statuses(&me, &o, &r, &g)).await?;
-        return list_ctx(uri, headers, q).respond(items);
+        return l.respond(items);
     }
     ok(blocking(&f, move |c| c.get_commit(&me, &o, &r, &rest)).await?)
 }
@@ -614,12 +677,10 @@ async fn list_statuses_legacy(
     State(f): State<FakeGitHub>,
     axum::Extension(Actor(me)): Act,
     Path((o, r, g)): RepoItemPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    l: ListCtx,
 ) -> Res {
     let items = blocking(&f, move |c| c.list_statuses(&me, &o, &r, &g)).await?;
-    list_ctx(uri, headers, q).respond(items)
+    l.respond(items)
 }
 
 async fn get_root_contents(
@@ -706,17 +767,7 @@ async fn delete_contents(
         .1)
 }
 
-async fn list_branches(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r)): RepoPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
-    let items = blocking(&f, move |c| c.list_branches(&me, &o, &r)).await?;
-    list_ctx(uri, headers, q).respond(items)
-}
+repo_list!(list_branches => list_branches);
 
 async fn get_branch(
     State(f): State<FakeGitHub>,
@@ -726,17 +777,7 @@ async fn get_branch(
     ok(blocking(&f, move |c| c.get_branch(&me, &o, &r, &b)).await?)
 }
 
-async fn list_collaborators(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r)): RepoPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
-    let items = blocking(&f, move |c| c.list_collaborators(&me, &o, &r)).await?;
-    list_ctx(uri, headers, q).respond(items)
-}
+repo_list!(list_collaborators => list_collaborators);
 
 async fn check_collaborator(
     State(f): State<FakeGitHub>,
@@ -753,17 +794,7 @@ async fn check_collaborator(
 
 // ---- labels ----
 
-async fn list_labels(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r)): RepoPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
-    let items = blocking(&f, move |c| c.list_repo_labels(&me, &o, &r)).await?;
-    list_ctx(uri, headers, q).respond(items)
-}
+repo_list!(list_labels => list_repo_labels);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -831,18 +862,7 @@ fn label_names(bytes: &Bytes) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
-async fn list_issue_labels(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
-    let n = number(&n)?;
-    let items = blocking(&f, move |c| c.get_issue_labels(&me, &o, &r, n)).await?;
-    list_ctx(uri, headers, q).respond(items)
-}
+item_list!(list_issue_labels => get_issue_labels);
 
 async fn add_labels(
     State(f): State<FakeGitHub>,
@@ -870,15 +890,7 @@ async fn set_labels(
     ))
 }
 
-async fn remove_all_labels(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-) -> Res {
-    let n = number(&n)?;
-    blocking(&f, move |c| c.remove_all_labels(&me, &o, &r, n)).await?;
-    no_content()
-}
+item_op!(remove_all_labels => remove_all_labels, done);
 
 async fn remove_label(
     State(f): State<FakeGitHub>,
@@ -915,12 +927,15 @@ async fn list_issues(
     State(f): State<FakeGitHub>,
     axum::Extension(Actor(me)): Act,
     Path((o, r)): RepoPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    l: ListCtx,
 ) -> Res {
-    let state = q.get("state").cloned().unwrap_or_else(|| "open".into());
-    let labels: Vec<String> = q
+    let state = l
+        .query
+        .get("state")
+        .cloned()
+        .unwrap_or_else(|| "open".into());
+    let labels: Vec<String> = l
+        .query
         .get("labels")
         .map(|l| {
             l.split(',')
@@ -930,7 +945,7 @@ async fn list_issues(
         })
         .unwrap_or_default();
     let items = blocking(&f, move |c| c.list_issues(&me, &o, &r, &state, &labels)).await?;
-    list_ctx(uri, headers, q).respond(items)
+    l.respond(items)
 }
 
 async fn create_issue(
@@ -956,14 +971,7 @@ async fn create_issue(
     created(blocking(&f, move |c| c.create_issue(&me, &o, &r, new)).await?)
 }
 
-async fn get_issue(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-) -> Res {
-    let n = number(&n)?;
-    ok(blocking(&f, move |c| c.get_issue(&me, &o, &r, n)).await?)
-}
+item_op!(get_issue => get_issue, ok);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -976,14 +984,7 @@ struct IssueUpdate {
     assignees: Option<Vec<String>>,
 }
 
-async fn update_issue(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    b: Bytes,
-) -> Res {
-    let n = number(&n)?;
-    let b: IssueUpdate = body(&b)?;
+item_with_body!(update_issue(f, me, o, r, n, b: IssueUpdate) {
     let patch = IssuePatch {
         title: b.title,
         body: b.body,
@@ -995,20 +996,9 @@ async fn update_issue(
         assignees: b.assignees,
     };
     ok(blocking(&f, move |c| c.update_issue(&me, &o, &r, n, patch)).await?)
-}
+});
 
-async fn list_comments(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
-    let n = number(&n)?;
-    let items = blocking(&f, move |c| c.list_issue_comments(&me, &o, &r, n)).await?;
-    list_ctx(uri, headers, q).respond(items)
-}
+item_list!(list_comments => list_issue_comments);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -1016,59 +1006,19 @@ struct CommentBody {
     body: String,
 }
 
-async fn create_comment(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    b: Bytes,
-) -> Res {
-    let n = number(&n)?;
-    let b: CommentBody = body(&b)?;
+item_with_body!(create_comment(f, me, o, r, n, b: CommentBody) {
     created(blocking(&f, move |c| c.create_comment(&me, &o, &r, n, &b.body)).await?)
-}
+});
 
-async fn get_comment(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, id)): RepoItemPath,
-) -> Res {
-    let id = number(&id)?;
-    ok(blocking(&f, move |c| c.get_comment(&me, &o, &r, id)).await?)
-}
+item_op!(get_comment => get_comment, ok);
 
-async fn edit_comment(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, id)): RepoItemPath,
-    b: Bytes,
-) -> Res {
-    let id = number(&id)?;
-    let b: CommentBody = body(&b)?;
+item_with_body!(edit_comment(f, me, o, r, id, b: CommentBody) {
     ok(blocking(&f, move |c| c.edit_comment(&me, &o, &r, id, &b.body)).await?)
-}
+});
 
-async fn delete_comment(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, id)): RepoItemPath,
-) -> Res {
-    let id = number(&id)?;
-    blocking(&f, move |c| c.delete_comment(&me, &o, &r, id)).await?;
-    no_content()
-}
+item_op!(delete_comment => delete_comment, done);
 
-async fn list_events(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
-    let n = number(&n)?;
-    let items = blocking(&f, move |c| c.list_issue_events(&me, &o, &r, n)).await?;
-    list_ctx(uri, headers, q).respond(items)
-}
+item_list!(list_events => list_issue_events);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -1076,27 +1026,13 @@ struct AssigneesBody {
     assignees: Vec<String>,
 }
 
-async fn assign(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    b: Bytes,
-) -> Res {
-    let n = number(&n)?;
-    let b: AssigneesBody = body(&b)?;
+item_with_body!(assign(f, me, o, r, n, b: AssigneesBody) {
     created(blocking(&f, move |c| c.assign(&me, &o, &r, n, &b.assignees)).await?)
-}
+});
 
-async fn unassign(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    b: Bytes,
-) -> Res {
-    let n = number(&n)?;
-    let b: AssigneesBody = body(&b)?;
+item_with_body!(unassign(f, me, o, r, n, b: AssigneesBody) {
     ok(blocking(&f, move |c| c.unassign(&me, &o, &r, n, &b.assignees)).await?)
-}
+});
 
 // ---- pull requests ----
 
@@ -1104,17 +1040,19 @@ async fn list_pulls(
     State(f): State<FakeGitHub>,
     axum::Extension(Actor(me)): Act,
     Path((o, r)): RepoPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    l: ListCtx,
 ) -> Res {
-    let state = q.get("state").cloned().unwrap_or_else(|| "open".into());
-    let (base, head) = (q.get("base").cloned(), q.get("head").cloned());
+    let state = l
+        .query
+        .get("state")
+        .cloned()
+        .unwrap_or_else(|| "open".into());
+    let (base, head) = (l.query.get("base").cloned(), l.query.get("head").cloned());
     let items = blocking(&f, move |c| {
         c.list_pulls(&me, &o, &r, &state, base.as_deref(), head.as_deref())
     })
     .await?;
-    list_ctx(uri, headers, q).respond(items)
+    l.respond(items)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1144,14 +1082,7 @@ async fn create_pull(
     created(blocking(&f, move |c| c.create_pull(&me, &o, &r, new)).await?)
 }
 
-async fn get_pull(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-) -> Res {
-    let n = number(&n)?;
-    ok(blocking(&f, move |c| c.get_pull(&me, &o, &r, n)).await?)
-}
+item_op!(get_pull => get_pull, ok);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -1162,14 +1093,7 @@ struct PullUpdate {
     base: Option<String>,
 }
 
-async fn update_pull(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    b: Bytes,
-) -> Res {
-    let n = number(&n)?;
-    let b: PullUpdate = body(&b)?;
+item_with_body!(update_pull(f, me, o, r, n, b: PullUpdate) {
     let patch = PrPatch {
         title: b.title,
         body: b.body,
@@ -1177,33 +1101,11 @@ async fn update_pull(
         base: b.base,
     };
     ok(blocking(&f, move |c| c.update_pull(&me, &o, &r, n, patch)).await?)
-}
+});
 
-async fn pull_files(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
-    let n = number(&n)?;
-    let items = blocking(&f, move |c| c.pull_files(&me, &o, &r, n)).await?;
-    list_ctx(uri, headers, q).respond(items)
-}
+item_list!(pull_files => pull_files);
 
-async fn pull_commits(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
-    let n = number(&n)?;
-    let items = blocking(&f, move |c| c.pull_commits(&me, &o, &r, n)).await?;
-    list_ctx(uri, headers, q).respond(items)
-}
+item_list!(pull_commits => pull_commits);
 
 async fn check_merged(
     State(f): State<FakeGitHub>,
@@ -1244,18 +1146,7 @@ struct MergeDetailsBody {
     merge_method: Option<String>,
 }
 
-async fn list_reviews(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
-    let n = number(&n)?;
-    let items = blocking(&f, move |c| c.list_reviews(&me, &o, &r, n)).await?;
-    list_ctx(uri, headers, q).respond(items)
-}
+item_list!(list_reviews => list_reviews);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -1292,14 +1183,7 @@ struct ReviewBody {
     comments: Vec<ReviewCommentBody>,
 }
 
-async fn create_review(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    b: Bytes,
-) -> Res {
-    let n = number(&n)?;
-    let b: ReviewBody = body(&b)?;
+item_with_body!(create_review(f, me, o, r, n, b: ReviewBody) {
     let input = ReviewInput {
         body: b.body.unwrap_or_default(),
         event: b.event.unwrap_or_default(),
@@ -1307,36 +1191,18 @@ async fn create_review(
         comments: b.comments.into_iter().map(Into::into).collect(),
     };
     ok(blocking(&f, move |c| c.create_review(&me, &o, &r, n, input)).await?)
-}
+});
 
-async fn list_review_comments(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res {
-    let n = number(&n)?;
-    let items = blocking(&f, move |c| c.list_review_comments(&me, &o, &r, n)).await?;
-    list_ctx(uri, headers, q).respond(items)
-}
+item_list!(list_review_comments => list_review_comments);
 
-async fn create_review_comment(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    b: Bytes,
-) -> Res {
-    let n = number(&n)?;
-    let b: ReviewCommentBody = body(&b)?;
+item_with_body!(create_review_comment(f, me, o, r, n, b: ReviewCommentBody) {
     created(
         blocking(&f, move |c| {
             c.create_review_comment(&me, &o, &r, n, b.into())
         })
         .await?,
     )
-}
+});
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -1345,35 +1211,21 @@ struct ReviewersBody {
     team_reviewers: Vec<String>,
 }
 
-async fn request_reviewers(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    b: Bytes,
-) -> Res {
-    let n = number(&n)?;
-    let b: ReviewersBody = body(&b)?;
+item_with_body!(request_reviewers(f, me, o, r, n, b: ReviewersBody) {
     created(
         blocking(&f, move |c| {
             c.request_reviewers(&me, &o, &r, n, &b.reviewers, &b.team_reviewers)
         })
         .await?,
     )
-}
+});
 
-async fn unrequest_reviewers(
-    State(f): State<FakeGitHub>,
-    axum::Extension(Actor(me)): Act,
-    Path((o, r, n)): RepoItemPath,
-    b: Bytes,
-) -> Res {
-    let n = number(&n)?;
-    let b: ReviewersBody = body(&b)?;
+item_with_body!(unrequest_reviewers(f, me, o, r, n, b: ReviewersBody) {
     ok(blocking(&f, move |c| {
         c.unrequest_reviewers(&me, &o, &r, n, &b.reviewers, &b.team_reviewers)
     })
     .await?)
-}
+});
 
 // ---- GraphQL ----
 

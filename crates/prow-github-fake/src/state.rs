@@ -173,7 +173,66 @@ pub(crate) struct IssueRec {
     pub pr: Option<PrRec>,
 }
 
+impl PrRec {
+    /// A pull request just opened from `head_ref` into `base_ref`: unmerged, nothing requested or
+    /// reviewed yet.
+    pub fn opened(
+        head_ref: String,
+        base_ref: String,
+        head_sha: String,
+        base_sha: String,
+        draft: bool,
+    ) -> Self {
+        PrRec {
+            head_ref,
+            base_ref,
+            head_sha,
+            base_sha,
+            draft,
+            merged: false,
+            merged_at: None,
+            merged_by: None,
+            merge_commit_sha: None,
+            requested_reviewers: Vec::new(),
+            requested_teams: Vec::new(),
+            reviews: Vec::new(),
+            review_comments: Vec::new(),
+        }
+    }
+}
+
 impl IssueRec {
+    /// An issue (a pull request when `pr` is set) just opened at `when`: open, unlocked, with no
+    /// labels, assignees or events yet.
+    pub fn opened(
+        id: u64,
+        number: u64,
+        title: String,
+        body: Option<String>,
+        author: String,
+        when: DateTime<Utc>,
+        pr: Option<PrRec>,
+    ) -> Self {
+        IssueRec {
+            id,
+            number,
+            title,
+            body,
+            author,
+            labels: Vec::new(),
+            assignees: Vec::new(),
+            open: true,
+            state_reason: None,
+            locked: false,
+            created_at: when,
+            updated_at: when,
+            closed_at: None,
+            closed_by: None,
+            events: Vec::new(),
+            pr,
+        }
+    }
+
     pub fn state(&self) -> &'static str {
         if self.open { "open" } else { "closed" }
     }

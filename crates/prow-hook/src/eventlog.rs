@@ -72,8 +72,8 @@ pub struct LogCounts {
 }
 
 enum Cmd {
-    Append(NewEvent, oneshot::Sender<Result<Appended, LogError>>),
-    Done(i64, u32, oneshot::Sender<Result<(), LogError>>),
+    Append(NewEvent, AppendReply),
+    Done(i64, u32, DoneReply),
     Pending(oneshot::Sender<Result<Vec<StoredEvent>, LogError>>),
     Counts(oneshot::Sender<Result<LogCounts, LogError>>),
     Get(
@@ -249,40 +249,50 @@ fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
     })
 }
 
-fn append_batch(
-    conn: &mut Connection,
+fn insert_events(
+    tx: &rusqlite::Transaction<'_>,
     batch: &[&NewEvent],
 ) -> Result<Vec<Appended>, rusqlite::Error> {
-    let tx = conn.transaction()?;
     let mut out = Vec::with_capacity(batch.len());
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO events (delivery_id, event_type, headers, body, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(delivery_id) DO NOTHING",
-        )?;
-        for ev in batch {
-            let headers = serde_json::to_string(&ev.headers).unwrap_or_else(|_| "[]".into());
-            let n = insert.execute(params![
-                ev.delivery_id,
-                ev.event_type,
-                headers,
-                &ev.body[..],
-                now_millis()
-            ])?;
-            out.push(if n == 1 {
-                Appended::New(tx.last_insert_rowid())
-            } else {
-                Appended::Duplicate
-            });
-        }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO events (delivery_id, event_type, headers, body, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(delivery_id) DO NOTHING",
+    )?;
+    for ev in batch {
+        let headers = serde_json::to_string(&ev.headers).unwrap_or_else(|_| "[]".into());
+        let n = insert.execute(params![
+            ev.delivery_id,
+            ev.event_type,
+            headers,
+            &ev.body[..],
+            now_millis()
+        ])?;
+        out.push(if n == 1 {
+            Appended::New(tx.last_insert_rowid())
+        } else {
+            Appended::Duplicate
+        });
     }
-    tx.commit()?;
     Ok(out)
 }
 
+fn mark_events_done(tx: &rusqlite::Transaction<'_>, dones: &[(i64, u32)]) -> rusqlite::Result<()> {
+    let mut st = tx.prepare_cached(
+        "UPDATE events SET done = 1, attempts = ?2, processed_at = ?3 WHERE seq = ?1",
+    )?;
+    for (seq, attempts) in dones {
+        st.execute(params![seq, attempts, now_millis()])?;
+    }
+    Ok(())
+}
+
+type DoneReply = oneshot::Sender<Result<(), LogError>>;
+type AppendReply = oneshot::Sender<Result<Appended, LogError>>;
+
 fn writer(mut conn: Connection, rx: mpsc::Receiver<Cmd>) {
     while let Ok(first) = rx.recv() {
-        // Group commit: take everything already queued.
+        // Group commit: take everything already queued and write it in one transaction, so
+        // appends and completion marks arriving together share one fsync.
         let mut cmds = vec![first];
         while cmds.len() < 512 {
             match rx.try_recv() {
@@ -290,8 +300,8 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<Cmd>) {
                 Err(_) => break,
             }
         }
-        let mut appends = Vec::new();
-        let mut dones = Vec::new();
+        let mut appends: Vec<(NewEvent, AppendReply)> = Vec::new();
+        let mut dones: Vec<(i64, u32, DoneReply)> = Vec::new();
         let mut others = Vec::new();
         for c in cmds {
             match c {
@@ -300,12 +310,23 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<Cmd>) {
                 other => others.push(other),
             }
         }
-        if !appends.is_empty() {
+        if !appends.is_empty() || !dones.is_empty() {
             let batch: Vec<&NewEvent> = appends.iter().map(|(e, _)| e).collect();
-            match append_batch(&mut conn, &batch) {
+            let marks: Vec<(i64, u32)> = dones.iter().map(|(s, a, _)| (*s, *a)).collect();
+            let res = (|| -> rusqlite::Result<Vec<Appended>> {
+                let tx = conn.transaction()?;
+                let appended = insert_events(&tx, &batch)?;
+                mark_events_done(&tx, &marks)?;
+                tx.commit()?;
+                Ok(appended)
+            })();
+            match res {
                 Ok(results) => {
                     for ((_, reply), r) in appends.into_iter().zip(results) {
                         let _ = reply.send(Ok(r));
+                    }
+                    for (_, _, reply) in dones {
+                        let _ = reply.send(Ok(()));
                     }
                 }
                 Err(e) => {
@@ -313,25 +334,10 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<Cmd>) {
                     for (_, reply) in appends {
                         let _ = reply.send(Err(LogError::Batch(msg.clone())));
                     }
-                }
-            }
-        }
-        if !dones.is_empty() {
-            let res = (|| -> rusqlite::Result<()> {
-                let tx = conn.transaction()?;
-                {
-                    let mut st = tx.prepare_cached(
-                        "UPDATE events SET done = 1, attempts = ?2, processed_at = ?3 WHERE seq = ?1",
-                    )?;
-                    for (seq, attempts, _) in &dones {
-                        st.execute(params![seq, attempts, now_millis()])?;
+                    for (_, _, reply) in dones {
+                        let _ = reply.send(Err(LogError::Batch(msg.clone())));
                     }
                 }
-                tx.commit()
-            })();
-            let res = res.map_err(|e| e.to_string());
-            for (_, _, reply) in dones {
-                let _ = reply.send(res.clone().map_err(LogError::Batch));
             }
         }
         for c in others {

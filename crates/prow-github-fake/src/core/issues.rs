@@ -46,6 +46,9 @@ fn comment_not_found(id: u64) -> GitHubError {
     GitHubError::NotFound(format!("comment {id}"))
 }
 
+/// [`Core::assign_inner`] or [`Core::unassign_inner`]: `(state, repo key, number, actor, logins)`.
+type AssigneeChange = fn(&Core, &mut State, &str, u64, &str, &[String]) -> R<()>;
+
 impl Core {
     /// Emits `issues` (or `pull_request` for pull requests) with `action` and `extra` fields.
     pub(super) fn emit_issue(
@@ -169,24 +172,7 @@ impl Core {
         r.next_number += 1;
         r.issues.insert(
             number,
-            IssueRec {
-                id,
-                number,
-                title: new.title,
-                body: new.body,
-                author: actor.clone(),
-                labels: Vec::new(),
-                assignees: Vec::new(),
-                open: true,
-                state_reason: None,
-                locked: false,
-                created_at: when,
-                updated_at: when,
-                closed_at: None,
-                closed_by: None,
-                events: Vec::new(),
-                pr: None,
-            },
+            IssueRec::opened(id, number, new.title, new.body, actor.clone(), when, None),
         );
         self.emit_issue(&st, &key, number, &actor, "opened", json!({}));
         if can_push {
@@ -963,14 +949,7 @@ impl Core {
         number: u64,
         logins: &[String],
     ) -> R<Value> {
-        let mut st = self.lock();
-        let r = st.visible_repo(actor, org, repo)?;
-        r.issue(number)?;
-        let key = repo_key(org, repo);
-        if st.can_push(r, actor) {
-            self.assign_inner(&mut st, &key, number, actor, logins)?;
-        }
-        self.issue_json(&st, &key, number)
+        self.change_assignees(actor, org, repo, number, logins, Self::assign_inner)
     }
 
     /// `DELETE /issues/{n}/assignees`: returns the issue.
@@ -982,12 +961,25 @@ impl Core {
         number: u64,
         logins: &[String],
     ) -> R<Value> {
+        self.change_assignees(actor, org, repo, number, logins, Self::unassign_inner)
+    }
+
+    /// Applies `change` (assign or unassign) when `actor` may push; returns the issue.
+    fn change_assignees(
+        &self,
+        actor: &str,
+        org: &str,
+        repo: &str,
+        number: u64,
+        logins: &[String],
+        change: AssigneeChange,
+    ) -> R<Value> {
         let mut st = self.lock();
         let r = st.visible_repo(actor, org, repo)?;
         r.issue(number)?;
         let key = repo_key(org, repo);
         if st.can_push(r, actor) {
-            self.unassign_inner(&mut st, &key, number, actor, logins)?;
+            change(self, &mut st, &key, number, actor, logins)?;
         }
         self.issue_json(&st, &key, number)
     }

@@ -221,38 +221,15 @@ impl Core {
         r.next_number += 1;
         r.issues.insert(
             number,
-            IssueRec {
+            IssueRec::opened(
                 id,
                 number,
-                title: new.title,
-                body: new.body,
-                author: actor.to_ascii_lowercase(),
-                labels: Vec::new(),
-                assignees: Vec::new(),
-                open: true,
-                state_reason: None,
-                locked: false,
-                created_at: when,
-                updated_at: when,
-                closed_at: None,
-                closed_by: None,
-                events: Vec::new(),
-                pr: Some(PrRec {
-                    head_ref: head,
-                    base_ref: new.base,
-                    head_sha,
-                    base_sha,
-                    draft: new.draft,
-                    merged: false,
-                    merged_at: None,
-                    merged_by: None,
-                    merge_commit_sha: None,
-                    requested_reviewers: Vec::new(),
-                    requested_teams: Vec::new(),
-                    reviews: Vec::new(),
-                    review_comments: Vec::new(),
-                }),
-            },
+                new.title,
+                new.body,
+                actor.to_ascii_lowercase(),
+                when,
+                Some(PrRec::opened(head, new.base, head_sha, base_sha, new.draft)),
+            ),
         );
         self.emit_issue(st, key, number, actor, "opened", json!({}));
         Ok(number)

@@ -393,36 +393,22 @@ impl Core {
                 .map(|a| a.to_ascii_lowercase())
                 .collect::<Vec<_>>();
             let issue = IssueRec {
-                id,
-                number,
-                title: p.title.clone(),
-                body: p.body.clone(),
-                author,
-                labels: Vec::new(),
                 assignees,
-                open: true,
-                state_reason: None,
-                locked: false,
-                created_at: when,
-                updated_at: when,
-                closed_at: None,
-                closed_by: None,
-                events: Vec::new(),
-                pr: Some(PrRec {
-                    head_ref: p.head.clone(),
-                    base_ref: base,
-                    head_sha,
-                    base_sha,
-                    draft: p.draft,
-                    merged: false,
-                    merged_at: None,
-                    merged_by: None,
-                    merge_commit_sha: None,
-                    requested_reviewers: Vec::new(),
-                    requested_teams: Vec::new(),
-                    reviews: Vec::new(),
-                    review_comments: Vec::new(),
-                }),
+                ..IssueRec::opened(
+                    id,
+                    number,
+                    p.title.clone(),
+                    p.body.clone(),
+                    author,
+                    when,
+                    Some(PrRec::opened(
+                        p.head.clone(),
+                        base,
+                        head_sha,
+                        base_sha,
+                        p.draft,
+                    )),
+                )
             };
             insert_issue(&mut st, org, name, issue, &p.labels)?;
         }
@@ -451,22 +437,19 @@ impl Core {
                 .map(|a| a.to_ascii_lowercase())
                 .collect::<Vec<_>>();
             let issue = IssueRec {
-                id,
-                number,
-                title: i.title.clone(),
-                body: i.body.clone(),
-                author,
-                labels: Vec::new(),
                 assignees,
                 open: !i.closed,
                 state_reason: i.closed.then(|| "completed".to_owned()),
-                locked: false,
-                created_at: when,
-                updated_at: when,
                 closed_at: i.closed.then_some(when),
-                closed_by: None,
-                events: Vec::new(),
-                pr: None,
+                ..IssueRec::opened(
+                    id,
+                    number,
+                    i.title.clone(),
+                    i.body.clone(),
+                    author,
+                    when,
+                    None,
+                )
             };
             insert_issue(&mut st, org, name, issue, &i.labels)?;
         }

@@ -123,6 +123,36 @@ impl Client {
         self.inner.send(req).await
     }
 
+    /// [`Self::write`] whose answer must have one of the `ok` statuses.
+    async fn write_checked(
+        &self,
+        method: Method,
+        org: &str,
+        path: String,
+        route: &'static str,
+        body: Option<Value>,
+        ok: &[u16],
+    ) -> Result<Resp> {
+        self.write(method, org, path, route, body)
+            .await?
+            .check(ok, Route::Default)
+    }
+
+    /// A write whose answer carries nothing the caller needs beyond an accepted status.
+    async fn write_unit(
+        &self,
+        method: Method,
+        org: &str,
+        path: String,
+        route: &'static str,
+        body: Option<Value>,
+        ok: &[u16],
+    ) -> Result<()> {
+        self.write_checked(method, org, path, route, body, ok)
+            .await?;
+        Ok(())
+    }
+
     async fn try_request_review(
         &self,
         org: &str,
@@ -135,9 +165,8 @@ impl Client {
             repo_path(org, repo)
         );
         let route = "/repos/:owner/:repo/pulls/:pullId/requested_reviewers";
-        self.write(Method::POST, org, path, route, Some(body))
-            .await?
-            .check(&[201], Route::Default)
+        self.write_checked(Method::POST, org, path, route, Some(body), &[201])
+            .await
     }
 }
 
@@ -192,16 +221,15 @@ impl GitHub for Client {
     async fn delete_ref(&self, org: &str, repo: &str, git_ref: &str) -> Result<()> {
         let short = git_ref.strip_prefix("refs/").unwrap_or(git_ref);
         let path = format!("{}/git/refs/{}", repo_path(org, repo), encode_path(short));
-        self.write(
+        self.write_unit(
             Method::DELETE,
             org,
             path,
             "/repos/:owner/:repo/git/refs/:ref",
             None,
+            &[200, 204],
         )
-        .await?
-        .check(&[200, 204], Route::Default)?;
-        Ok(())
+        .await
     }
 
     async fn get_single_commit(
@@ -328,30 +356,28 @@ impl GitHub for Client {
             body["state_reason"] = json!(reason);
         }
         let path = format!("{}/issues/{number}", repo_path(org, repo));
-        self.write(
+        self.write_unit(
             Method::PATCH,
             org,
             path,
             "/repos/:owner/:repo/issues/:issueId",
             Some(body),
+            &[200],
         )
-        .await?
-        .check(&[200], Route::Default)?;
-        Ok(())
+        .await
     }
 
     async fn reopen_issue(&self, org: &str, repo: &str, number: u64) -> Result<()> {
         let path = format!("{}/issues/{number}", repo_path(org, repo));
-        self.write(
+        self.write_unit(
             Method::PATCH,
             org,
             path,
             "/repos/:owner/:repo/issues/:issueId",
             Some(json!({"state": "open"})),
+            &[200],
         )
-        .await?
-        .check(&[200], Route::Default)?;
-        Ok(())
+        .await
     }
 
     async fn merge_pull_request(
@@ -411,15 +437,15 @@ impl GitHub for Client {
     ) -> Result<IssueComment> {
         let path = format!("{}/issues/{number}/comments", repo_path(org, repo));
         let resp = self
-            .write(
+            .write_checked(
                 Method::POST,
                 org,
                 path,
                 "/repos/:owner/:repo/issues/:issueId/comments",
                 Some(json!({"body": body})),
+                &[201],
             )
-            .await?
-            .check(&[201], Route::Default)?;
+            .await?;
         if resp.dry_run {
             return Ok(IssueComment {
                 body: body.to_string(),
@@ -431,30 +457,28 @@ impl GitHub for Client {
 
     async fn edit_comment(&self, org: &str, repo: &str, id: u64, body: &str) -> Result<()> {
         let path = format!("{}/issues/comments/{id}", repo_path(org, repo));
-        self.write(
+        self.write_unit(
             Method::PATCH,
             org,
             path,
             "/repos/:owner/:repo/issues/comments/:commentId",
             Some(json!({"body": body})),
+            &[200],
         )
-        .await?
-        .check(&[200], Route::Default)?;
-        Ok(())
+        .await
     }
 
     async fn delete_comment(&self, org: &str, repo: &str, id: u64) -> Result<()> {
         let path = format!("{}/issues/comments/{id}", repo_path(org, repo));
-        self.write(
+        self.write_unit(
             Method::DELETE,
             org,
             path,
             "/repos/:owner/:repo/issues/comments/:commentId",
             None,
+            &[200, 204],
         )
-        .await?
-        .check(&[200, 204], Route::Default)?;
-        Ok(())
+        .await
     }
 
     async fn list_reviews(&self, org: &str, repo: &str, number: u64) -> Result<Vec<Review>> {
@@ -475,15 +499,15 @@ impl GitHub for Client {
             .map_err(|e| GitHubError::Decode(format!("encoding review: {e}")))?;
         let path = format!("{}/pulls/{number}/reviews", repo_path(org, repo));
         let resp = self
-            .write(
+            .write_checked(
                 Method::POST,
                 org,
                 path,
                 "/repos/:owner/:repo/pulls/:pullId/reviews",
                 Some(body),
+                &[200],
             )
-            .await?
-            .check(&[200], Route::Default)?;
+            .await?;
         if resp.dry_run {
             return Ok(Review {
                 body: Some(review.body.clone()),
@@ -544,16 +568,15 @@ impl GitHub for Client {
             return Ok(());
         }
         let path = format!("{}/issues/{number}/labels", repo_path(org, repo));
-        self.write(
+        self.write_unit(
             Method::POST,
             org,
             path,
             "/repos/:owner/:repo/issues/:issueId/labels",
             Some(json!({"labels": labels})),
+            &[200],
         )
-        .await?
-        .check(&[200], Route::Default)?;
-        Ok(())
+        .await
     }
 
     async fn remove_label(&self, org: &str, repo: &str, number: u64, label: &str) -> Result<()> {
@@ -562,16 +585,15 @@ impl GitHub for Client {
             repo_path(org, repo),
             enc(label)
         );
-        self.write(
+        self.write_unit(
             Method::DELETE,
             org,
             path,
             "/repos/:owner/:repo/issues/:issueId/labels/:labelId",
             None,
+            &[200, 204],
         )
-        .await?
-        .check(&[200, 204], Route::Default)?;
-        Ok(())
+        .await
     }
 
     async fn assign_issue(
@@ -586,15 +608,15 @@ impl GitHub for Client {
         }
         let path = format!("{}/issues/{number}/assignees", repo_path(org, repo));
         let resp = self
-            .write(
+            .write_checked(
                 Method::POST,
                 org,
                 path,
                 "/repos/:owner/:repo/issues/:issueId/assignees",
                 Some(json!({"assignees": logins})),
+                &[201],
             )
-            .await?
-            .check(&[201], Route::Default)?;
+            .await?;
         if resp.dry_run {
             return Ok(Vec::new());
         }
@@ -618,16 +640,15 @@ impl GitHub for Client {
             return Ok(());
         }
         let path = format!("{}/issues/{number}/assignees", repo_path(org, repo));
-        self.write(
+        self.write_unit(
             Method::DELETE,
             org,
             path,
             "/repos/:owner/:repo/issues/:issueId/assignees",
             Some(json!({"assignees": logins})),
+            &[200],
         )
-        .await?
-        .check(&[200], Route::Default)?;
-        Ok(())
+        .await
     }
 
     async fn request_review(
@@ -684,16 +705,15 @@ impl GitHub for Client {
             "{}/pulls/{number}/requested_reviewers",
             repo_path(org, repo)
         );
-        self.write(
+        self.write_unit(
             Method::DELETE,
             org,
             path,
             "/repos/:owner/:repo/pulls/:pullId/requested_reviewers",
             Some(body),
+            &[200],
         )
-        .await?
-        .check(&[200], Route::Default)?;
-        Ok(())
+        .await
     }
 
     async fn is_collaborator(&self, org: &str, repo: &str, user: &str) -> Result<bool> {
@@ -745,16 +765,15 @@ impl GitHub for Client {
         }
         body["context"] = json!(status.context);
         let path = format!("{}/statuses/{}", repo_path(org, repo), enc(sha));
-        self.write(
+        self.write_unit(
             Method::POST,
             org,
             path,
             "/repos/:owner/:repo/statuses/:statusId",
             Some(body),
+            &[201],
         )
-        .await?
-        .check(&[201], Route::Default)?;
-        Ok(())
+        .await
     }
 
     async fn get_combined_status(
