@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Fresh-machine demo: builds `prow`, validates the example deployment in examples/, then runs the
-# GitHub simulator and hook on localhost and plays a review through the simulator's REST API:
-# /lgtm, /approve, /hold and /test all, printing what the plugins did.
-# (The all-in-one `prow local` replaces the two processes as the job runner lands.)
+# Fresh-machine demo: builds `prow`, validates the example deployment in examples/, then starts
+# the all-in-one `prow local` on its embedded default (GitHub simulator, hook + plugins, job
+# controller running jobs as local processes, SQLite store, artifacts on disk) and plays a review
+# through the simulator's REST API: /lgtm, /approve, /hold, /test all. It prints what the plugins
+# did and the jobs that ran, then keeps serving http://localhost:8080/ until Ctrl-C
+# (DEMO_EXIT=1 stops right away instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v cargo >/dev/null 2>&1; then
@@ -14,48 +16,47 @@ for tool in curl git; do
 done
 cargo build --release -p prow
 PROW=./target/release/prow
+PORT=${PORT:-8080}
 
 echo "== prow checkconfig --strict (examples/)"
 $PROW checkconfig --strict --config-path examples/config.yaml \
   --job-config-path examples/jobs --plugin-config examples/plugins.yaml
 
-WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-printf 'demo-hmac-secret' > "$WORK/hmac"
-printf 'demo-token-bot' > "$WORK/token"
-GH=127.0.0.1:18880
-HOOK=18888
+DATA=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
+$PROW local --data-dir "$DATA" --port "$PORT" --health-port 18081 --metrics-port 18090 2> "$DATA/prow-local.log" &
+for _ in $(seq 200); do curl -sf http://127.0.0.1:18081/healthz/ready >/dev/null && break; sleep 0.1; done
 
-$PROW fake-github --listen $GH --seed examples/fake-github-seed.yaml \
-  --webhook-url http://127.0.0.1:$HOOK/hook --hmac-secret-file "$WORK/hmac" 2> "$WORK/fake-github.log" &
-$PROW hook --port $HOOK --health-port 18881 --metrics-port 18890 \
-  --config-path examples/config.yaml --job-config-path examples/jobs \
-  --plugin-config examples/plugins.yaml --hmac-secret-file "$WORK/hmac" \
-  --github-endpoint http://$GH --github-token-path "$WORK/token" \
-  --job-store "sqlite:$WORK/prowjobs.sqlite" --event-log-path "$WORK/events.sqlite" \
-  --dry-run=false 2> "$WORK/hook.log" &
-for _ in $(seq 100); do curl -sf http://127.0.0.1:18881/healthz/ready >/dev/null && break; sleep 0.1; done
-
+GH=http://127.0.0.1:$PORT/fake-github
 api() { curl -sf -H "Authorization: token demo-token-$1" "${@:2}"; }
 comment() {
   echo "-- $1 comments: $2"
-  api "$1" -X POST -d "{\"body\": \"$2\"}" http://$GH/repos/example-org/example-repo/issues/1/comments >/dev/null
+  api "$1" -X POST -d "{\"body\": \"$2\"}" "$GH/repos/example-org/example-repo/issues/1/comments" >/dev/null
   sleep 1
 }
 labels() {
-  api alice http://$GH/repos/example-org/example-repo/issues/1/labels | grep -o '"name": *"[^"]*"' | sed 's/"name": *//' | tr '\n' ' '
+  api alice "$GH/repos/example-org/example-repo/issues/1/labels" | grep -o '"name": *"[^"]*"' | sed 's/"name": *//' | tr '\n' ' '
   echo
 }
 
-echo "== PR #1 by dave, labels: $(labels)"
+echo "== PR #1 by dave (an outside contributor), labels: $(labels)"
 comment bob "/lgtm"
 comment alice "/approve"
 comment alice "/hold"
 comment alice "/test all"
 echo "== labels now: $(labels)"
 echo "== bot comments:"
-api alice http://$GH/repos/example-org/example-repo/issues/1/comments | grep -o '"body": *"[^"]\{0,100\}' | sed 's/"body": *"/   /'
-echo "== ProwJobs created by trigger (job store $WORK/prowjobs.sqlite):"
-grep 'creating a new prowjob' "$WORK/hook.log" | grep -o '"job":"[^"]*"' | sed 's/^/   /' || echo "   (none)"
-echo "== hook metrics:"
-curl -s http://127.0.0.1:18890/metrics | grep -E '^prow_webhook_(counter|response_codes)' | sed 's/^/   /'
+api alice "$GH/repos/example-org/example-repo/issues/1/comments" | grep -o '"body": *"[^"]\{0,90\}' | sed 's/"body": *"/   /'
+echo "== jobs (waiting for them to finish):"
+for _ in $(seq 60); do
+  curl -s "http://127.0.0.1:$PORT/prowjobs.js" | grep -q '"state":"\(triggered\|pending\)"' || break
+  sleep 1
+done
+curl -s "http://127.0.0.1:$PORT/" | grep -o '<tr><td>[a-z]*</td><td>[^<]*' | sed 's/<tr><td>/   /; s/<\/td><td>/  /'
+echo "== artifacts (Prow's bucket layout, file://$DATA/artifacts):"
+(cd "$DATA/artifacts" && find pr-logs logs -type f 2>/dev/null | sort | sed 's/^/   /' | head -20)
+if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
+echo
+echo "prow local is serving http://localhost:$PORT/ (jobs, /artifacts/, /prowjobs.js);"
+echo "the simulated GitHub is at $GH (tokens in examples/fake-github-seed.yaml). Ctrl-C to stop."
+wait

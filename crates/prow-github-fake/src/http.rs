@@ -109,6 +109,15 @@ fn no_content() -> Res {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// A yes/no endpoint: `204` for yes, a 404 carrying `no` otherwise.
+fn yes_or_404(yes: bool, no: &str) -> Res {
+    if yes {
+        no_content()
+    } else {
+        Err(GitHubError::NotFound(no.into()).into())
+    }
+}
+
 /// `204` once an operation without a result is done.
 fn done(_: ()) -> Res {
     no_content()
@@ -537,11 +546,7 @@ async fn check_member(
     Path((org, user)): Path<(String, String)>,
 ) -> Res {
     let member = blocking(&f, move |c| c.is_member(&org, &user)).await?;
-    if member {
-        no_content()
-    } else {
-        Err(GitHubError::NotFound("not a member".into()).into())
-    }
+    yes_or_404(member, "not a member")
 }
 
 async fn list_teams(State(f): State<FakeGitHub>, Path(org): Path<String>, l: ListCtx) -> Res {
@@ -785,11 +790,7 @@ async fn check_collaborator(
     Path((o, r, u)): RepoItemPath,
 ) -> Res {
     let yes = blocking(&f, move |c| c.is_collaborator(&me, &o, &r, &u)).await?;
-    if yes {
-        no_content()
-    } else {
-        Err(GitHubError::NotFound("not a collaborator".into()).into())
-    }
+    yes_or_404(yes, "not a collaborator")
 }
 
 // ---- labels ----
@@ -1113,11 +1114,10 @@ async fn check_merged(
     Path((o, r, n)): RepoItemPath,
 ) -> Res {
     let n = number(&n)?;
-    if blocking(&f, move |c| c.is_merged(&me, &o, &r, n)).await? {
-        no_content()
-    } else {
-        Err(GitHubError::NotFound("not merged".into()).into())
-    }
+    yes_or_404(
+        blocking(&f, move |c| c.is_merged(&me, &o, &r, n)).await?,
+        "not merged",
+    )
 }
 
 async fn merge_pull(

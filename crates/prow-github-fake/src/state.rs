@@ -236,6 +236,15 @@ impl IssueRec {
     pub fn state(&self) -> &'static str {
         if self.open { "open" } else { "closed" }
     }
+
+    /// Whether a list filter `?state=` (`open` by default, `closed` or `all`) keeps this issue.
+    pub fn in_state(&self, state: &str) -> bool {
+        match state {
+            "all" => true,
+            "closed" => !self.open,
+            _ => self.open,
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -138,11 +138,7 @@ impl Core {
         Ok(r.issues
             .values()
             .rev()
-            .filter(|i| match state {
-                "all" => true,
-                "closed" => !i.open,
-                _ => i.open,
-            })
+            .filter(|i| i.in_state(state))
             .filter(|i| {
                 labels
                     .iter()

@@ -140,11 +140,7 @@ impl Core {
         Ok(r.issues
             .values()
             .rev()
-            .filter(|i| match state {
-                "all" => true,
-                "closed" => !i.open,
-                _ => i.open,
-            })
+            .filter(|i| i.in_state(state))
             .filter(|i| {
                 i.pr.as_ref().is_some_and(|p| {
                     base.is_none_or(|b| p.base_ref == b) && head.is_none_or(|h| p.head_ref == h)

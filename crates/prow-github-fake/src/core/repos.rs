@@ -62,6 +62,16 @@ fn resolve(repo: &RepoRec, git_ref: &str) -> R<String> {
     })
 }
 
+/// The SHA `refname` points at; 422 like GitHub when there is no such ref.
+fn ref_target(r: &RepoRec, refname: &str) -> R<String> {
+    r.git
+        .list_refs()?
+        .into_iter()
+        .find(|(n, _)| n == refname)
+        .map(|(_, s)| s)
+        .ok_or_else(|| GitHubError::Unprocessable("Reference does not exist".into()))
+}
+
 impl Core {
     pub fn get_repo(&self, actor: &str, org: &str, repo: &str) -> R<Value> {
         let st = self.lock();
@@ -152,13 +162,7 @@ impl Core {
         let r = st.visible_repo(actor, org, repo)?;
         st.require_push(r, actor)?;
         let refname = full_ref(git_ref);
-        let current = r
-            .git
-            .list_refs()?
-            .into_iter()
-            .find(|(n, _)| *n == refname)
-            .map(|(_, s)| s)
-            .ok_or_else(|| GitHubError::Unprocessable("Reference does not exist".into()))?;
+        let current = ref_target(r, &refname)?;
         let target = r
             .git
             .resolve(sha)
@@ -190,13 +194,7 @@ impl Core {
         let r = st.visible_repo(actor, org, repo)?;
         st.require_push(r, actor)?;
         let refname = full_ref(git_ref);
-        let current = r
-            .git
-            .list_refs()?
-            .into_iter()
-            .find(|(n, _)| *n == refname)
-            .map(|(_, s)| s)
-            .ok_or_else(|| GitHubError::Unprocessable("Reference does not exist".into()))?;
+        let current = ref_target(r, &refname)?;
         if refname == format!("refs/heads/{}", r.default_branch) {
             return Err(GitHubError::Unprocessable(
                 "Cannot delete the default branch".into(),

@@ -4,12 +4,25 @@ use prow_github::{GitHubError, Status};
 use serde_json::{Value, json};
 
 use crate::render;
-use crate::state::{StatusRec, now};
+use crate::state::{OrgRec, State, StatusRec, TeamRec, now};
 
 use super::{Core, R};
 
 /// GitHub rejects longer status descriptions.
 const MAX_STATUS_DESCRIPTION: usize = 140;
+
+/// The org and team `org/slug` (slug matched case-insensitively); 404 when either is missing.
+fn find_team<'a>(st: &'a State, org: &str, slug: &str) -> R<(&'a OrgRec, &'a TeamRec)> {
+    let o = st
+        .org(org)
+        .ok_or_else(|| GitHubError::NotFound(format!("org {org}")))?;
+    let t = o
+        .teams
+        .iter()
+        .find(|t| t.slug.eq_ignore_ascii_case(slug))
+        .ok_or_else(|| GitHubError::NotFound(format!("team {org}/{slug}")))?;
+    Ok((o, t))
+}
 
 impl Core {
     /// The login behind an API token.
@@ -98,28 +111,14 @@ impl Core {
     /// `GET /orgs/{org}/teams/{slug}`.
     pub fn get_team(&self, org: &str, slug: &str) -> R<Value> {
         let st = self.lock();
-        let o = st
-            .org(org)
-            .ok_or_else(|| GitHubError::NotFound(format!("org {org}")))?;
-        let t = o
-            .teams
-            .iter()
-            .find(|t| t.slug.eq_ignore_ascii_case(slug))
-            .ok_or_else(|| GitHubError::NotFound(format!("team {org}/{slug}")))?;
+        let (o, t) = find_team(&st, org, slug)?;
         Ok(render::team_full(&st, o, t))
     }
 
     /// `GET /orgs/{org}/teams/{slug}/members`.
     pub fn list_team_members(&self, org: &str, slug: &str) -> R<Vec<Value>> {
         let st = self.lock();
-        let o = st
-            .org(org)
-            .ok_or_else(|| GitHubError::NotFound(format!("org {org}")))?;
-        let t = o
-            .teams
-            .iter()
-            .find(|t| t.slug.eq_ignore_ascii_case(slug))
-            .ok_or_else(|| GitHubError::NotFound(format!("team {org}/{slug}")))?;
+        let (_, t) = find_team(&st, org, slug)?;
         Ok(t.members.iter().map(|m| render::user(&st, m)).collect())
     }
 

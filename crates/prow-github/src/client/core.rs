@@ -615,6 +615,11 @@ impl Inner {
         )))
     }
 
+    /// [`Self::send`] where any status but 200 is an error.
+    pub(crate) async fn send_ok(&self, req: Req<'_>) -> Result<Resp> {
+        self.send(req).await?.check(&[200], Route::Default)
+    }
+
     /// A GET decoded as JSON; non-200 is an error.
     pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
@@ -622,10 +627,7 @@ impl Inner {
         path: String,
         route: &'static str,
     ) -> Result<T> {
-        self.send(Req::get(org, path, route))
-            .await?
-            .check(&[200], Route::Default)?
-            .json()
+        self.send_ok(Req::get(org, path, route)).await?.json()
     }
 
     /// Every page of a paginated GET (`per_page=100`, following `Link: rel="next"`), as raw
@@ -643,10 +645,7 @@ impl Inner {
                 tracing::warn!(path = %path, "stopping pagination after {MAX_PAGES} pages");
                 break;
             }
-            let resp = self
-                .send(Req::get(org, path.clone(), route))
-                .await?
-                .check(&[200], Route::Default)?;
+            let resp = self.send_ok(Req::get(org, path.clone(), route)).await?;
             next = resp
                 .headers
                 .get(LINK)
@@ -684,11 +683,7 @@ impl Inner {
                             auth: AuthFor::Identity,
                             ..Req::get("", "/user".into(), "/user")
                         };
-                        let user: User = self
-                            .send(req)
-                            .await?
-                            .check(&[200], Route::Default)?
-                            .json()?;
+                        let user: User = self.send_ok(req).await?.json()?;
                         (user, reader.current()?.hash)
                     }
                     Creds::App(app) => {
@@ -706,11 +701,7 @@ impl Inner {
                             auth: AuthFor::AppJwt,
                             ..Req::get("", "/app".into(), "/app")
                         };
-                        let a: App = self
-                            .send(req)
-                            .await?
-                            .check(&[200], Route::Default)?
-                            .json()?;
+                        let a: App = self.send_ok(req).await?.json()?;
                         let user = User {
                             login: format!("{}[bot]", a.slug),
                             id: a.id,

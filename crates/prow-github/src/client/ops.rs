@@ -193,9 +193,8 @@ impl GitHub for Client {
         let path = format!("{}/git/refs/{}", repo_path(org, repo), encode_path(short));
         let resp = self
             .inner
-            .send(Req::get(org, path, "/repos/:owner/:repo/git/refs/:ref"))
-            .await?
-            .check(&[200], Route::Default)?;
+            .send_ok(Req::get(org, path, "/repos/:owner/:repo/git/refs/:ref"))
+            .await?;
         match resp.json::<Value>()? {
             // No exact match: GitHub lists the refs that start with the name instead.
             Value::Array(items) => {
@@ -263,9 +262,8 @@ impl GitHub for Client {
         // A missing file is an ordinary answer here (optional OWNERS, in-repo config): no retry.
         let resp = self
             .inner
-            .send(Req::get(org, url.clone(), ROUTE).no_404_retry())
-            .await?
-            .check(&[200], Route::Default)?;
+            .send_ok(Req::get(org, url.clone(), ROUTE).no_404_retry())
+            .await?;
         if let Some(bytes) = decode_contents(&resp)? {
             return Ok(bytes);
         }
@@ -273,7 +271,7 @@ impl GitHub for Client {
             accept: ACCEPT_RAW,
             ..Req::get(org, url, ROUTE).no_404_retry()
         };
-        let resp = self.inner.send(raw).await?.check(&[200], Route::Default)?;
+        let resp = self.inner.send_ok(raw).await?;
         Ok(resp.body.to_vec())
     }
 
@@ -833,7 +831,7 @@ impl GitHub for Client {
             // A query is a read even though it is a POST.
             always_send: !mutation,
         };
-        let resp = self.inner.send(req).await?.check(&[200], Route::Default)?;
+        let resp = self.inner.send_ok(req).await?;
         if resp.dry_run {
             return Ok(Value::Object(Default::default()));
         }
