@@ -158,10 +158,12 @@ async fn sigkill_loses_no_acknowledged_event() {
         (acks.load(std::sync::atomic::Ordering::SeqCst) >= 400).then_some(())
     })
     .await;
-    killed.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut p = hook.take().unwrap();
     p.child.kill().unwrap(); // SIGKILL
     p.child.wait().unwrap();
+    // Only now: every 200 received so far came from the first process (a response in flight
+    // when the signal landed may still have been read just before this point).
+    killed.store(true, std::sync::atomic::Ordering::SeqCst);
     let acked_at_kill = acked_before_kill.lock().unwrap().len();
     let forwarded_at_kill = received.lock().unwrap().len();
     drop(p);
