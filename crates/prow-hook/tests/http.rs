@@ -111,7 +111,7 @@ async fn every_corpus_payload_is_accepted() {
     }
     assert!(n > 100);
     let log = hook.hook.log().clone();
-    for _ in 0..200 {
+    for _ in 0..1500 {
         if log.counts().await.unwrap().done == n {
             break;
         }
@@ -234,7 +234,7 @@ async fn external_plugins_get_raw_payload_and_headers() {
         send(hook.addr, "issue_comment", "c1", ic, SECRET).await.0,
         200
     );
-    for _ in 0..200 {
+    for _ in 0..1500 {
         if hook.hook.log().counts().await.unwrap().done == 2 {
             break;
         }

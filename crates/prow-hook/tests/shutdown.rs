@@ -103,7 +103,7 @@ async fn shutdown_waits_for_running_handlers_and_keeps_the_rest() {
         let (h, s) = (h.clone(), shutdown.clone());
         async move { h.process(4, s, Duration::from_secs(30)).await }
     });
-    for _ in 0..200 {
+    for _ in 0..3000 {
         if log.counts().await.unwrap().done == 3 {
             break;
         }

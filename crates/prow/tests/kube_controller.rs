@@ -95,7 +95,7 @@ fn assert_subset(at: &str, want: &serde_json::Value, got: &serde_json::Value) {
 }
 
 async fn wait<T, F: AsyncFnMut() -> Option<T>>(what: &str, mut f: F) -> T {
-    for _ in 0..400 {
+    for _ in 0..1200 {
         if let Some(v) = f().await {
             return v;
         }
