@@ -21,18 +21,9 @@ pub struct HookArgs {
     /// Path the webhook is served on.
     #[arg(long, default_value = "/hook")]
     pub webhook_path: String,
-    /// Path to config.yaml.
-    #[arg(long, default_value = "/etc/config/config.yaml")]
-    pub config_path: PathBuf,
-    /// Path to the job config file or directory.
-    #[arg(long)]
-    pub job_config_path: Option<PathBuf>,
-    /// Directories with supplemental config files.
-    #[arg(long)]
-    pub supplemental_prow_config_dir: Vec<PathBuf>,
-    /// Suffix of supplemental config files.
-    #[arg(long, default_value = "_prowconfig.yaml")]
-    pub supplemental_prow_configs_filename_suffix: String,
+    /// config.yaml, job config and supplemental config flags.
+    #[command(flatten)]
+    pub config: prow_runtime::ConfigArgs,
     /// Path to plugins.yaml.
     #[arg(long, default_value = "/etc/plugins/plugins.yaml")]
     pub plugin_config: PathBuf,

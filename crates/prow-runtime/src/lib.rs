@@ -220,6 +220,38 @@ mod tests {
     }
 }
 
+use std::path::PathBuf;
+
+/// `--config-path`, `--job-config-path` and supplemental config flags (Prow's `ConfigOptions`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// Path to the main config file.
+    #[arg(long, default_value = "/etc/config/config.yaml")]
+    pub config_path: PathBuf,
+    /// Path to the job config file or directory.
+    #[arg(long)]
+    pub job_config_path: Option<PathBuf>,
+    /// Directories with supplemental config files (repeatable).
+    #[arg(long = "supplemental-prow-config-dir")]
+    pub supplemental_prow_config_dirs: Vec<PathBuf>,
+    /// Suffix of supplemental config files.
+    #[arg(long, default_value = "_prowconfig.yaml")]
+    pub supplemental_prow_configs_filename_suffix: String,
+}
+
+impl ConfigArgs {
+    /// The loader options these flags describe.
+    pub fn load_options(&self) -> prow_config::LoadOptions {
+        prow_config::LoadOptions {
+            config_path: self.config_path.clone(),
+            job_config_path: self.job_config_path.clone(),
+            supplemental_prow_config_dirs: self.supplemental_prow_config_dirs.clone(),
+            supplemental_suffix: Some(self.supplemental_prow_configs_filename_suffix.clone()),
+            strict: false,
+        }
+    }
+}
+
 /// The GitHub flags of every GitHub-facing component (spec §1.1).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct GitHubArgs {

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use prow_config::ConfigAgent;
 use prow_controller::cli::{
     ControllerArgs, ControllerDeps, HorologiumArgs, KubeArgs, LEASE_DURATION, PeriodicDeps,
@@ -37,17 +36,7 @@ async fn infra(
 ) -> anyhow::Result<Kube> {
     let agent = ConfigAgent::start(config.load_options()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let watch = agent.watch(std::time::Duration::from_secs(10));
-    let client = match &kube_args.kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)?;
-            kube::Client::try_from(
-                kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?,
-            )?
-        }
-        None => kube::Client::try_default()
-            .await
-            .context("no --kubeconfig and no in-cluster config")?,
-    };
+    let client = super::jobstore::kube_client(kube_args.kubeconfig.as_deref()).await?;
     let ns = agent.config().prow.prowjob_namespace.clone();
     let store: Arc<dyn JobStore> =
         Arc::new(prow_jobstore::kube::KubeStore::new(client.clone(), &ns));

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use prow_config::{ConfigAgent, LoadOptions, load_plugins};
+use prow_config::{ConfigAgent, load_plugins};
 use prow_github::GitHub;
 use prow_hook::cli::{HookArgs, watch_file};
 use prow_jobstore::JobStore;
@@ -12,14 +12,7 @@ use prow_plugins::{Dispatcher, PluginDeps};
 
 /// Loads config.yaml + job config through a live agent.
 pub fn config_agent(a: &HookArgs) -> anyhow::Result<Arc<ConfigAgent>> {
-    ConfigAgent::start(LoadOptions {
-        config_path: a.config_path.clone(),
-        job_config_path: a.job_config_path.clone(),
-        supplemental_prow_config_dirs: a.supplemental_prow_config_dir.clone(),
-        supplemental_suffix: Some(a.supplemental_prow_configs_filename_suffix.clone()),
-        strict: false,
-    })
-    .map_err(|e| anyhow::anyhow!("{e}"))
+    ConfigAgent::start(a.config.load_options()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Runs the hook with an explicit GitHub client and job store (shared with `prow local`).

@@ -5,6 +5,22 @@ use std::sync::Arc;
 
 use prow_jobstore::JobStore;
 
+/// The infrastructure cluster's client: `--kubeconfig` (its current context), else
+/// `$KUBECONFIG` / in-cluster config.
+pub async fn kube_client(kubeconfig: Option<&Path>) -> anyhow::Result<kube::Client> {
+    Ok(match kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path)?;
+            kube::Client::try_from(
+                kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?,
+            )?
+        }
+        None => kube::Client::try_default()
+            .await
+            .map_err(|e| anyhow::anyhow!("no --kubeconfig and no in-cluster config: {e}"))?,
+    })
+}
+
 /// Opens `spec`: `kube`, `sqlite:PATH` or `memory`.
 pub async fn open(
     spec: &str,

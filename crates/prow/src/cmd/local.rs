@@ -176,7 +176,6 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
             }
             None => DEMO_SEED.to_owned(),
         };
-        let fake = prow_github_fake::FakeGitHub::from_seed_yaml(&seed)?;
         let parsed = prow_github_fake::Seed::from_yaml(&seed)?;
         let bot = parsed
             .users
@@ -184,6 +183,7 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
             .find(|u| u.kind == prow_github_fake::UserKind::Bot)
             .map(|u| u.login.clone())
             .context("the simulator seed needs a user with `type: Bot` for Prow")?;
+        let fake = prow_github_fake::FakeGitHub::from_seed(parsed)?;
         let secret = uuid::Uuid::new_v4().to_string();
         fake.set_webhook(&format!("http://127.0.0.1:{}/hook", a.port), &secret);
         let web = format!("http://127.0.0.1:{}/fake-github", a.port);
