@@ -5,9 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine;
 use prow_github::{
-    CombinedStatus, DraftReview, GitHub, GitHubError, Issue, IssueComment, IssueEvent, Label,
-    MergeDetails, PullRequest, PullRequestChange, Repo, RepositoryCommit, Result, Review,
-    ReviewComment, Status, TreeEntry, User,
+    BranchProtection, CombinedStatus, DraftReview, GitHub, GitHubError, Issue, IssueComment,
+    IssueEvent, Label, MergeDetails, PullRequest, PullRequestChange, Repo, RepositoryCommit,
+    Result, Review, ReviewComment, Status, TreeEntry, User,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -503,6 +503,16 @@ impl GitHub for FakeClient {
         })
         .await
         .and_then(decode)
+    }
+
+    async fn get_branch_protection(
+        &self,
+        _org: &str,
+        _repo: &str,
+        _branch: &str,
+    ) -> Result<Option<BranchProtection>> {
+        // Branch protection is not simulated yet: every branch is unprotected.
+        Ok(None)
     }
 
     async fn graphql(&self, _org: &str, query: &str, variables: Value) -> Result<Value> {

@@ -198,6 +198,16 @@ pub trait GitHub: Send + Sync {
         git_ref: &str,
     ) -> Result<CombinedStatus>;
 
+    /// `GET /repos/{org}/{repo}/branches/{branch}/protection`; `None` when the branch is not
+    /// protected (GitHub answers 404). Tide reads the required contexts for
+    /// `from-branch-protection`.
+    async fn get_branch_protection(
+        &self,
+        org: &str,
+        repo: &str,
+        branch: &str,
+    ) -> Result<Option<BranchProtection>>;
+
     // ---- GraphQL ----
     /// `POST /graphql` with `{query, variables}`; returns `data`, or [`GitHubError::GraphQl`] if
     /// the response carried `errors`. `org` picks the App installation token.

@@ -306,6 +306,24 @@ pub struct CombinedStatus {
     pub total_count: u64,
 }
 
+/// `GET /repos/{org}/{repo}/branches/{branch}/protection` (the fields Prow reads).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BranchProtection {
+    /// Status checks that must pass before merging; `None` when not enforced.
+    pub required_status_checks: Option<RequiredStatusChecks>,
+}
+
+/// Required status checks of a protected branch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RequiredStatusChecks {
+    /// Branch must be up to date with the base before merging.
+    pub strict: bool,
+    /// Required status contexts.
+    pub contexts: Vec<String>,
+}
+
 /// A git object reference (`{sha}` with an optional URL).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -240,6 +240,14 @@ impl GitHub for TrackedGitHub {
     ) -> Result<CombinedStatus> {
         self.mark().get_combined_status(org, repo, git_ref).await
     }
+    async fn get_branch_protection(
+        &self,
+        org: &str,
+        repo: &str,
+        branch: &str,
+    ) -> Result<Option<prow_github::BranchProtection>> {
+        self.mark().get_branch_protection(org, repo, branch).await
+    }
     async fn graphql(
         &self,
         org: &str,

@@ -14,9 +14,9 @@ use super::core::{ACCEPT_RAW, AuthFor, Req, Resp, Target};
 use super::errmap::Route;
 use super::paths::{encode_path, encode_segment as enc, with_query};
 use crate::{
-    CombinedStatus, DraftReview, GitHub, GitHubError, GitObject, Issue, IssueComment, IssueEvent,
-    Label, MergeDetails, PullRequest, PullRequestChange, Repo, RepositoryCommit, Result, Review,
-    ReviewComment, Status, TreeEntry, User,
+    BranchProtection, CombinedStatus, DraftReview, GitHub, GitHubError, GitObject, Issue,
+    IssueComment, IssueEvent, Label, MergeDetails, PullRequest, PullRequestChange, Repo,
+    RepositoryCommit, Result, Review, ReviewComment, Status, TreeEntry, User,
 };
 
 fn repo_path(org: &str, repo: &str) -> String {
@@ -772,6 +772,32 @@ impl GitHub for Client {
             &[201],
         )
         .await
+    }
+
+    async fn get_branch_protection(
+        &self,
+        org: &str,
+        repo: &str,
+        branch: &str,
+    ) -> Result<Option<BranchProtection>> {
+        let path = format!(
+            "{}/branches/{}/protection",
+            repo_path(org, repo),
+            encode_path(branch)
+        );
+        let resp = self
+            .inner
+            .send_ok(Req::get(
+                org,
+                path,
+                "/repos/:owner/:repo/branches/:branch/protection",
+            ))
+            .await;
+        match resp {
+            Ok(resp) => Ok(Some(resp.json()?)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn get_combined_status(

@@ -234,6 +234,14 @@ impl GitHub for Reclock {
     ) -> Result<CombinedStatus> {
         self.0.get_combined_status(org, repo, git_ref).await
     }
+    async fn get_branch_protection(
+        &self,
+        org: &str,
+        repo: &str,
+        branch: &str,
+    ) -> Result<Option<prow_github::BranchProtection>> {
+        self.0.get_branch_protection(org, repo, branch).await
+    }
     async fn graphql(
         &self,
         org: &str,
