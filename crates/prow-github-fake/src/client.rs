@@ -507,12 +507,22 @@ impl GitHub for FakeClient {
 
     async fn get_branch_protection(
         &self,
-        _org: &str,
-        _repo: &str,
-        _branch: &str,
+        org: &str,
+        repo: &str,
+        branch: &str,
     ) -> Result<Option<BranchProtection>> {
-        // Branch protection is not simulated yet: every branch is unprotected.
-        Ok(None)
+        let b = own(branch);
+        let found = self
+            .in_repo(org, repo, move |c, me, o, r| {
+                c.get_branch_protection(me, o, r, &b)
+            })
+            .await;
+        match found {
+            Ok(v) => decode(v).map(Some),
+            // Like the real client: GitHub's 404 means "not protected".
+            Err(GitHubError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn graphql(&self, _org: &str, query: &str, variables: Value) -> Result<Value> {

@@ -323,11 +323,12 @@ pub fn router(fake: FakeGitHub) -> Router {
     let graphql_ghe = Router::new()
         .route("/api/graphql", post(graphql))
         .route_layer(middleware::from_fn_with_state(fake.clone(), authenticate))
-        .with_state(fake);
+        .with_state(fake.clone());
     Router::new()
         .merge(api.clone())
         .nest("/api/v3", api)
         .merge(graphql_ghe)
+        .merge(crate::oauth::routes(fake.clone()))
         .merge(git)
         .fallback(not_found)
         .layer(middleware::from_fn(api_headers))
@@ -345,6 +346,10 @@ fn api_routes() -> Router<FakeGitHub> {
         .route("/orgs/{org}/teams", get(list_teams))
         .route("/orgs/{org}/teams/{slug}", get(get_team))
         .route("/orgs/{org}/teams/{slug}/members", get(list_team_members))
+        .route(
+            "/orgs/{org}/teams/{slug}/memberships/{user}",
+            get(team_membership),
+        )
         .route(repo, get(get_repo))
         .route(&format!("{repo}/git/ref/{{*git_ref}}"), get(get_ref_exact))
         .route(&format!("{repo}/git/refs"), post(create_ref))
@@ -369,6 +374,10 @@ fn api_routes() -> Router<FakeGitHub> {
         .route(
             &format!("{repo}/collaborators/{{user}}"),
             get(check_collaborator),
+        )
+        .route(
+            &format!("{repo}/collaborators/{{user}}/permission"),
+            get(collaborator_permission),
         )
         .route(
             &format!("{repo}/labels"),
@@ -565,6 +574,21 @@ async fn list_team_members(
 ) -> Res {
     let items = blocking(&f, move |c| c.list_team_members(&org, &slug)).await?;
     l.respond(items)
+}
+
+async fn team_membership(
+    State(f): State<FakeGitHub>,
+    Path((org, slug, user)): Path<(String, String, String)>,
+) -> Res {
+    ok(blocking(&f, move |c| c.team_membership(&org, &slug, &user)).await?)
+}
+
+async fn collaborator_permission(
+    State(f): State<FakeGitHub>,
+    axum::Extension(Actor(me)): Act,
+    Path((o, r, u)): RepoItemPath,
+) -> Res {
+    ok(blocking(&f, move |c| c.collaborator_permission(&me, &o, &r, &u)).await?)
 }
 
 // ---- repositories and git data ----
@@ -779,6 +803,17 @@ async fn get_branch(
     axum::Extension(Actor(me)): Act,
     Path((o, r, b)): RepoItemPath,
 ) -> Res {
+    // Branch names may contain `/`, so `/protection` arrives inside the wildcard.
+    if let Some(branch) = b.strip_suffix("/protection") {
+        let branch = branch.to_owned();
+        return match blocking(&f, move |c| c.get_branch_protection(&me, &o, &r, &branch)).await {
+            // GitHub names the reason for a protected-branch 404 (unknown repos stay "Not Found").
+            Err(ApiError(GitHubError::NotFound(m))) if m == crate::core::NOT_PROTECTED => {
+                Ok(error_response(StatusCode::NOT_FOUND, &m))
+            }
+            other => ok(other?),
+        };
+    }
     ok(blocking(&f, move |c| c.get_branch(&me, &o, &r, &b)).await?)
 }
 

@@ -7,7 +7,8 @@
 //! * in process: [`FakeGitHub::client`] returns a [`FakeClient`] implementing
 //!   [`prow_github::GitHub`] as a given user;
 //! * over HTTP: [`router`] / [`serve`] answer GitHub's REST routes (same paths and JSON shapes as
-//!   `api.github.com`, also under `/api/v3`), `POST /graphql`, and read-only git smart HTTP
+//!   `api.github.com`, also under `/api/v3`), `POST /graphql`, GitHub's OAuth web flow
+//!   (`/login/oauth/…`, see below), and read-only git smart HTTP
 //!   (`git clone {web}/{org}/{repo}.git`).
 //!
 //! Every state change made through either path delivers the real webhook (`issue_comment`,
@@ -63,6 +64,10 @@
 //!       OWNERS: "approvers: [alice]\n"
 //!     branches:
 //!       release-1.0: {from: main, files: {VERSION: "1.0\n", OLD.md: null}}
+//!     branch_protection:         # protected branches (see "Branch protection")
+//!       main:
+//!         required_status_checks: {contexts: [ci/test], strict: false}
+//!         required_approving_review_count: 1
 //! pull_requests:
 //!   - repo: acme/widgets         # required
 //!     number: 3                  # default: next free number
@@ -75,8 +80,11 @@
 //!     labels: [kind/feature]
 //!     assignees: [alice]
 //!     files: {src/a.txt: "new\n", README.md: null}   # committed on head by the author
+//!     milestone: v1.0            # a title (searchable with milestone:"v1.0")
 //! issues:
-//!   - {repo: acme/widgets, number: 1, author: carol, title: Bug, body: Broken, labels: [kind/bug], assignees: [], closed: false}
+//!   - {repo: acme/widgets, number: 1, author: carol, title: Bug, body: Broken, labels: [kind/bug], assignees: [], closed: false, milestone: v1.0}
+//! oauth_apps:                    # apps allowed to use the OAuth web flow
+//!   - {client_id: deck-client, client_secret: deck-secret, name: Prow Deck}
 //! ```
 //!
 //! Seeding emits no webhooks. People named anywhere but not listed under `users` become plain
@@ -89,12 +97,51 @@
 //!   org and the owning user; they have push access (`/collaborators/{user}` answers 204).
 //! * `type: Bot` accounts also have push access everywhere (like an installed app) without being
 //!   collaborators or members.
+//! * `/collaborators/{user}/permission` reports `admin` for the owning user, `write` for anyone
+//!   with push access, else `read` (`none` on private repositories);
+//!   `/orgs/{org}/teams/{slug}/memberships/{user}` is an active `member` membership or 404.
 //! * Anyone may read public repositories, comment, open issues and open pull requests. Private
 //!   repositories are 404 to users without access.
 //! * Labels, statuses, merges, review requests, ref and contents writes need push access (403
 //!   otherwise). Assigning without push access, or assigning people who are not collaborators,
 //!   silently does nothing, like GitHub. Comments and issues can be edited by their authors and by
 //!   users with push access.
+//!
+//! # Branch protection
+//!
+//! Seeded (`branch_protection`) or set at runtime ([`FakeGitHub::set_branch_protection`],
+//! [`FakeGitHub::set_required_approving_reviews`]). `GET /repos/{o}/{r}/branches/{b}/protection`
+//! answers GitHub's JSON, or 404 for an unprotected branch (so `get_branch_protection` is `None`).
+//! Merging into a protected branch fails with 405 like GitHub when a required context is not
+//! `success` on the head (`Required status check "ci/test" is expected.` / `… is failing.`), when
+//! `strict` and the head lacks the base tip, or when fewer approving reviews (by users with push
+//! access) than required exist or changes are requested. Unprotected branches merge as before.
+//!
+//! # GraphQL
+//!
+//! `POST /graphql` answers `viewer { login }`, `rateLimit { … }` and
+//! `search(type: ISSUE, first:, after:, query:)` — see `graphql.rs` for the fixed response shape
+//! (Tide's and Deck's pull-request fields, whatever the selection set) and `search.rs` for the
+//! supported GitHub search syntax. Unknown qualifiers are GraphQL errors naming them.
+//! `reviewDecision` is `CHANGES_REQUESTED` if a reviewer's latest decisive review asks for
+//! changes, `APPROVED` when approved (enough approvals if the base branch requires reviews),
+//! `REVIEW_REQUIRED` only on branches that require reviews, else `null`. `mergeStateStatus` is
+//! `DIRTY` (conflicts), `BEHIND` (strict checks, head lacks base), `BLOCKED` (protection not
+//! satisfied), `CLEAN`, or `UNKNOWN` when closed.
+//!
+//! # OAuth web flow (for Deck's login)
+//!
+//! `GET /login/oauth/authorize?client_id=&redirect_uri=&state=&scope=` renders "Sign in to
+//! <app> as:" with one `<button id="login-<login>">` per user; choosing one redirects to
+//! `redirect_uri?code=…&state=…`. `POST /login/oauth/access_token` (form or JSON; `Accept:
+//! application/json` for a JSON answer, otherwise form-encoded) exchanges the one-time code plus
+//! the app's `client_id`/`client_secret` for a `gho_…` token acting as that user on REST and
+//! GraphQL. Errors come as GitHub's `{"error": "bad_verification_code" |
+//! "incorrect_client_credentials" | "redirect_uri_mismatch", …}` with status 200. Apps come from
+//! the seed's `oauth_apps` or [`FakeGitHub::register_oauth_app`]. These routes need no token.
+//! When the router is nested under a prefix (`prow local` serves it under `/fake-github/`), they
+//! are `{prefix}/login/oauth/authorize` and `{prefix}/login/oauth/access_token` — point Deck's
+//! GitHub OAuth URLs there.
 //!
 //! # HTTP details
 //!
@@ -106,11 +153,13 @@
 //!
 //! # Known simplifications
 //!
-//! No forks (pull requests come from branches of the same repository), no milestones, branch
-//! protection, check runs, reactions or rate limiting; `create`/`delete`/`check_*` events are
-//! not emitted (branch creation and deletion show as `push` with `created`/`deleted`);
-//! `mergeable` is computed synchronously (never `null` for open pull requests); GraphQL only
-//! answers the queries listed in `graphql.rs` (currently `viewer { login }`).
+//! No forks (pull requests come from branches of the same repository), check runs, reactions or
+//! rate limiting; milestones are bare titles (no milestone API); branch protection covers
+//! required contexts and approving-review counts only (no protection write API, no webhooks for
+//! it); `create`/`delete`/`check_*` events are not emitted (branch creation and deletion show as
+//! `push` with `created`/`deleted`); `mergeable` is computed synchronously (never `null` for open
+//! pull requests); GraphQL only answers the queries listed in `graphql.rs`, and `search` ignores
+//! the selection set; `canBeRebased` is approximated by "mergeable and rebase merges allowed".
 
 #![warn(missing_docs)]
 
@@ -120,7 +169,9 @@ mod core;
 mod git;
 mod graphql;
 mod http;
+mod oauth;
 mod render;
+mod search;
 mod seed;
 mod state;
 mod webhook;
@@ -136,8 +187,9 @@ pub use cli::{FakeGitHubArgs, run};
 pub use client::FakeClient;
 pub use http::{router, serve};
 pub use seed::{
-    Seed, SeedBranch, SeedError, SeedIssue, SeedLabel, SeedLabelFull, SeedOrg, SeedPullRequest,
-    SeedRepo, SeedTeam, SeedUrls, SeedUser, UserKind,
+    Seed, SeedBranch, SeedBranchProtection, SeedError, SeedIssue, SeedLabel, SeedLabelFull,
+    SeedOAuthApp, SeedOrg, SeedPullRequest, SeedRepo, SeedStatusChecks, SeedTeam, SeedUrls,
+    SeedUser, UserKind,
 };
 pub use webhook::Delivery;
 
@@ -306,6 +358,109 @@ impl FakeGitHub {
             web: web.trim_end_matches('/').to_owned(),
             api: api.trim_end_matches('/').to_owned(),
         });
+    }
+
+    /// Fake-only: protects `branch` of `org/repo` with `protection`'s required status checks
+    /// (replacing any earlier protection of the branch, required reviews included), or with
+    /// `None` makes it unprotected. The branch need not exist yet. Merges into a protected branch
+    /// then fail with 405 unless every required context is `success` on the head (and, with
+    /// `strict`, the head contains the base tip), like GitHub.
+    pub fn set_branch_protection(
+        &self,
+        org: &str,
+        repo: &str,
+        branch: &str,
+        protection: Option<prow_github::BranchProtection>,
+    ) -> Result<(), GitHubError> {
+        let rec = protection.map(|p| state::ProtectionRec {
+            status_checks: p.required_status_checks,
+            required_approving_review_count: None,
+        });
+        self.core.set_branch_protection(org, repo, branch, rec)
+    }
+
+    /// Fake-only: requires `count` approving reviews (by users with push access) before merging
+    /// into `branch` (protecting it if needed; `None` drops the requirement but keeps any other
+    /// protection). Shows in GraphQL as `reviewDecision: REVIEW_REQUIRED` until approved.
+    pub fn set_required_approving_reviews(
+        &self,
+        org: &str,
+        repo: &str,
+        branch: &str,
+        count: Option<u32>,
+    ) -> Result<(), GitHubError> {
+        self.core.edit_branch_protection(org, repo, branch, |p| {
+            p.required_approving_review_count = count;
+        })
+    }
+
+    /// The protection of `branch` as `GET …/protection` reports it (`None`: unprotected).
+    pub fn branch_protection(
+        &self,
+        org: &str,
+        repo: &str,
+        branch: &str,
+    ) -> Option<prow_github::BranchProtection> {
+        self.core
+            .branch_protection_of(org, repo, branch)
+            .map(|p| prow_github::BranchProtection {
+                required_status_checks: p.status_checks,
+            })
+    }
+
+    /// Fake-only: sets (or with `None` clears) the milestone title of an issue or pull request
+    /// (no webhook). Searchable with `milestone:"…"`.
+    pub fn set_milestone(
+        &self,
+        org: &str,
+        repo: &str,
+        number: u64,
+        title: Option<&str>,
+    ) -> Result<(), GitHubError> {
+        let mut st = self.core.lock();
+        st.repo_mut(org, repo)?.issue_mut(number)?.milestone = title.map(str::to_owned);
+        Ok(())
+    }
+
+    /// Every status written to `org/repo`, oldest first, as `(full commit SHA, status)`: the
+    /// write history (a context written twice appears twice), for exactly-once assertions.
+    pub fn status_history(&self, org: &str, repo: &str) -> Vec<(String, prow_github::StatusEntry)> {
+        self.core
+            .status_history(org, repo)
+            .into_iter()
+            .filter_map(|(sha, v)| serde_json::from_value(v).ok().map(|s| (sha, s)))
+            .collect()
+    }
+
+    /// Comments on an issue or pull request written by `login` (case-insensitive), oldest first.
+    pub fn comments_by(
+        &self,
+        org: &str,
+        repo: &str,
+        number: u64,
+        login: &str,
+    ) -> Vec<prow_github::IssueComment> {
+        self.issue_comments(org, repo, number)
+            .into_iter()
+            .filter(|c| c.user.login.eq_ignore_ascii_case(login))
+            .collect()
+    }
+
+    /// Whether pull request `number` is merged, and its merge commit SHA.
+    pub fn merge_state(
+        &self,
+        org: &str,
+        repo: &str,
+        number: u64,
+    ) -> Option<(bool, Option<String>)> {
+        self.pull_request(org, repo, number)
+            .map(|p| (p.merged, p.merge_commit_sha))
+    }
+
+    /// Registers (or replaces) an OAuth app for the web flow (`/login/oauth/authorize`; see the
+    /// crate docs). `name` is shown on the sign-in page (default: the client id).
+    pub fn register_oauth_app(&self, client_id: &str, client_secret: &str, name: Option<&str>) {
+        self.core.register_oauth_app(client_id, client_secret, name);
     }
 
     pub(crate) fn core(&self) -> &Arc<Core> {

@@ -366,6 +366,48 @@ pub(crate) fn label(st: &State, r: &RepoRec, l: &LabelRec) -> Value {
     })
 }
 
+/// A milestone by title. The fake keeps only titles on issues, so the number is the title's rank
+/// among the repository's milestone titles and the counts are computed on the fly.
+pub(crate) fn milestone(st: &State, r: &RepoRec, title: Option<&str>) -> Value {
+    let Some(title) = title else {
+        return Value::Null;
+    };
+    let mut titles: Vec<&str> = r
+        .issues
+        .values()
+        .filter_map(|i| i.milestone.as_deref())
+        .collect();
+    titles.sort_unstable();
+    titles.dedup();
+    let number = titles.iter().position(|t| *t == title).map_or(1, |p| p + 1) as u64;
+    let of_it = r
+        .issues
+        .values()
+        .filter(|i| i.milestone.as_deref() == Some(title));
+    let open = of_it.clone().filter(|i| i.open).count();
+    let closed = of_it.filter(|i| !i.open).count();
+    let RepoUrls { api, web } = repo_urls(st, r);
+    let url = format!("{api}/milestones/{number}");
+    json!({
+        "url": url,
+        "html_url": format!("{web}/milestone/{number}"),
+        "labels_url": format!("{url}/labels"),
+        "id": r.id * 1000 + number,
+        "node_id": node_id("MI_", r.id * 1000 + number),
+        "number": number,
+        "title": title,
+        "description": null,
+        "creator": user(st, &r.owner),
+        "open_issues": open,
+        "closed_issues": closed,
+        "state": "open",
+        "created_at": ts(r.created_at),
+        "updated_at": ts(r.created_at),
+        "closed_at": null,
+        "due_on": null
+    })
+}
+
 /// Labels of an issue, looked up on the repository (a label deleted from the repository is
 /// rendered with defaults rather than dropped).
 pub(crate) fn issue_labels(st: &State, r: &RepoRec, names: &[String]) -> Vec<Value> {
@@ -419,7 +461,7 @@ pub(crate) fn issue(st: &State, r: &RepoRec, i: &IssueRec) -> Value {
         "locked": i.locked,
         "assignee": assignees.first().cloned().unwrap_or(Value::Null),
         "assignees": assignees,
-        "milestone": null,
+        "milestone": milestone(st, r, i.milestone.as_deref()),
         "comments": comments,
         "created_at": ts(i.created_at),
         "updated_at": ts(i.updated_at),
@@ -537,7 +579,7 @@ pub(crate) fn pull_request(st: &State, r: &RepoRec, i: &IssueRec, info: &PrGitIn
         "requested_reviewers": pr.requested_reviewers.iter().map(|l| user(st, l)).collect::<Vec<_>>(),
         "requested_teams": teams,
         "labels": issue_labels(st, r, &i.labels),
-        "milestone": null,
+        "milestone": milestone(st, r, i.milestone.as_deref()),
         "draft": pr.draft,
         "commits_url": format!("{url}/commits"),
         "review_comments_url": format!("{url}/comments"),
@@ -733,7 +775,7 @@ pub(crate) fn combined_status(st: &State, r: &RepoRec, sha: &str) -> Value {
 }
 
 /// The newest status of each context on `sha`, newest first.
-fn latest_statuses<'a>(r: &'a RepoRec, sha: &str) -> Vec<&'a StatusRec> {
+pub(crate) fn latest_statuses<'a>(r: &'a RepoRec, sha: &str) -> Vec<&'a StatusRec> {
     let mut latest: Vec<&StatusRec> = Vec::new();
     if let Some(list) = r.statuses.get(sha) {
         for s in list.iter().rev() {
@@ -918,14 +960,70 @@ pub(crate) fn branch(
     files: &[FileDiff],
 ) -> Value {
     let RepoUrls { api, web } = repo_urls(st, r);
+    let protection = r.protection.get(name);
+    let contexts: Vec<String> = protection
+        .and_then(|p| p.status_checks.as_ref())
+        .map(|c| c.contexts.clone())
+        .unwrap_or_default();
+    let checks: Vec<Value> = contexts
+        .iter()
+        .map(|c| json!({"context": c, "app_id": null}))
+        .collect();
+    let level = if protection.and_then(|p| p.status_checks.as_ref()).is_some() {
+        "non_admins"
+    } else {
+        "off"
+    };
     json!({
         "name": name,
         "commit": commit(st, r, head, files),
         "_links": {"self": format!("{api}/branches/{name}"), "html": format!("{web}/tree/{name}")},
-        "protected": false,
-        "protection": {"enabled": false, "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []}},
+        "protected": protection.is_some(),
+        "protection": {"enabled": protection.is_some(), "required_status_checks": {"enforcement_level": level, "contexts": contexts, "checks": checks}},
         "protection_url": format!("{api}/branches/{name}/protection")
     })
+}
+
+/// `GET /branches/{b}/protection` of a protected branch.
+pub(crate) fn branch_protection(
+    st: &State,
+    r: &RepoRec,
+    name: &str,
+    p: &crate::state::ProtectionRec,
+) -> Value {
+    let url = format!("{}/branches/{name}/protection", repo_urls(st, r).api);
+    let enabled = |on: bool| json!({"enabled": on});
+    let mut out = json!({
+        "url": url,
+        "enforce_admins": {"url": format!("{url}/enforce_admins"), "enabled": false},
+        "required_linear_history": enabled(false),
+        "allow_force_pushes": enabled(false),
+        "allow_deletions": enabled(false),
+        "block_creations": enabled(false),
+        "required_conversation_resolution": enabled(false),
+        "lock_branch": enabled(false),
+        "allow_fork_syncing": enabled(false),
+        "required_signatures": {"url": format!("{url}/required_signatures"), "enabled": false}
+    });
+    if let Some(c) = &p.status_checks {
+        out["required_status_checks"] = json!({
+            "url": format!("{url}/required_status_checks"),
+            "strict": c.strict,
+            "contexts": c.contexts,
+            "contexts_url": format!("{url}/required_status_checks/contexts"),
+            "checks": c.contexts.iter().map(|x| json!({"context": x, "app_id": null})).collect::<Vec<_>>()
+        });
+    }
+    if let Some(n) = p.required_approving_review_count {
+        out["required_pull_request_reviews"] = json!({
+            "url": format!("{url}/required_pull_request_reviews"),
+            "dismiss_stale_reviews": false,
+            "require_code_owner_reviews": false,
+            "require_last_push_approval": false,
+            "required_approving_review_count": n
+        });
+    }
+    out
 }
 
 pub(crate) fn short_branch(st: &State, r: &RepoRec, name: &str, sha: &str) -> Value {
@@ -933,7 +1031,7 @@ pub(crate) fn short_branch(st: &State, r: &RepoRec, name: &str, sha: &str) -> Va
     json!({
         "name": name,
         "commit": {"sha": sha, "url": format!("{api}/commits/{sha}")},
-        "protected": false
+        "protected": r.protection.contains_key(name)
     })
 }
 

@@ -36,6 +36,41 @@ pub struct Seed {
     pub pull_requests: Vec<SeedPullRequest>,
     /// Issues.
     pub issues: Vec<SeedIssue>,
+    /// OAuth apps that may use the web flow (`/login/oauth/authorize`).
+    pub oauth_apps: Vec<SeedOAuthApp>,
+}
+
+/// An OAuth app registered with the fake (GitHub's "OAuth Apps" settings page).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeedOAuthApp {
+    /// `client_id` query parameter of the authorize URL.
+    pub client_id: String,
+    /// Secret the app sends to `/login/oauth/access_token`.
+    pub client_secret: String,
+    /// Name shown on the sign-in page (default: the client id).
+    pub name: Option<String>,
+}
+
+/// Protection of one branch (`PUT /repos/{o}/{r}/branches/{b}/protection`, the parts the fake
+/// enforces).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeedBranchProtection {
+    /// Status contexts that must be `success` on the head before merging.
+    pub required_status_checks: Option<SeedStatusChecks>,
+    /// Approving reviews by users with write access required before merging.
+    pub required_approving_review_count: Option<u32>,
+}
+
+/// Required status checks of a protected branch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeedStatusChecks {
+    /// Required contexts.
+    pub contexts: Vec<String>,
+    /// Whether the head must contain the base tip ("require branches to be up to date").
+    pub strict: bool,
 }
 
 /// Base URLs; unset ones default to `https://github.example.com` and
@@ -158,6 +193,8 @@ pub struct SeedRepo {
     pub allow_squash_merge: bool,
     /// Whether rebase merges are allowed (default true).
     pub allow_rebase_merge: bool,
+    /// Protected branches: branch name → protection.
+    pub branch_protection: BTreeMap<String, SeedBranchProtection>,
 }
 
 impl Default for SeedRepo {
@@ -173,6 +210,7 @@ impl Default for SeedRepo {
             allow_merge_commit: true,
             allow_squash_merge: true,
             allow_rebase_merge: true,
+            branch_protection: BTreeMap::new(),
         }
     }
 }
@@ -213,6 +251,8 @@ pub struct SeedPullRequest {
     pub assignees: Vec<String>,
     /// Changes committed on the head branch by the author: path → content or `null` to delete.
     pub files: BTreeMap<String, Option<String>>,
+    /// Milestone title.
+    pub milestone: Option<String>,
 }
 
 /// An issue.
@@ -235,6 +275,8 @@ pub struct SeedIssue {
     pub assignees: Vec<String>,
     /// Whether the issue is closed.
     pub closed: bool,
+    /// Milestone title.
+    pub milestone: Option<String>,
 }
 
 impl Seed {

@@ -131,6 +131,34 @@ pub(crate) struct ReviewCommentRec {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Branch protection of one branch: the parts the fake enforces on merges and reports in
+/// GraphQL (`mergeStateStatus`, `reviewDecision`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ProtectionRec {
+    /// Required status contexts (and whether the head must be up to date with the base).
+    pub status_checks: Option<prow_github::RequiredStatusChecks>,
+    /// Approving reviews (by users with write access) required before merging.
+    pub required_approving_review_count: Option<u32>,
+}
+
+/// A registered OAuth app.
+#[derive(Debug, Clone)]
+pub(crate) struct OAuthAppRec {
+    pub client_secret: String,
+    /// Shown on the authorize page.
+    pub name: String,
+}
+
+/// A one-time OAuth authorization code waiting to be exchanged.
+#[derive(Debug, Clone)]
+pub(crate) struct OAuthGrant {
+    pub client_id: String,
+    /// Lower-case login of the user who signed in.
+    pub login: String,
+    pub scope: String,
+    pub redirect_uri: Option<String>,
+}
+
 /// The pull-request half of an issue that is a pull request.
 #[derive(Debug, Clone)]
 pub(crate) struct PrRec {
@@ -169,6 +197,8 @@ pub(crate) struct IssueRec {
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     pub closed_by: Option<String>,
+    /// Milestone title (the fake has no milestone objects, just titles).
+    pub milestone: Option<String>,
     pub events: Vec<EventRec>,
     pub pr: Option<PrRec>,
 }
@@ -228,6 +258,7 @@ impl IssueRec {
             updated_at: when,
             closed_at: None,
             closed_by: None,
+            milestone: None,
             events: Vec::new(),
             pr,
         }
@@ -264,6 +295,8 @@ pub(crate) struct RepoRec {
     pub comments: BTreeMap<u64, CommentRec>,
     /// By full commit SHA, oldest first.
     pub statuses: BTreeMap<String, Vec<StatusRec>>,
+    /// Protected branches by name.
+    pub protection: BTreeMap<String, ProtectionRec>,
     pub next_number: u64,
     pub created_at: DateTime<Utc>,
     pub pushed_at: DateTime<Utc>,
@@ -328,6 +361,10 @@ pub(crate) struct State {
     pub orgs: BTreeMap<String, OrgRec>,
     /// By lower-case `org/repo`.
     pub repos: BTreeMap<String, RepoRec>,
+    /// OAuth apps by client id.
+    pub oauth_apps: BTreeMap<String, OAuthAppRec>,
+    /// Unused OAuth authorization codes.
+    pub oauth_codes: HashMap<String, OAuthGrant>,
 }
 
 /// The key repositories are stored under.

@@ -165,7 +165,7 @@ const WEBHOOKS: [&str; 25] = [
 ];
 
 /// REST response schemas the test validates against.
-const REST_SCHEMAS: [&str; 25] = [
+const REST_SCHEMAS: [&str; 29] = [
     "issue-comment",
     "label",
     "issue",
@@ -191,6 +191,10 @@ const REST_SCHEMAS: [&str; 25] = [
     "simple-user",
     "pull-request-merge-result",
     "basic-error",
+    "branch-protection",
+    "repository-collaborator-permission",
+    "team-membership",
+    "milestone",
 ];
 
 fn webhook_schema(d: &Delivery, payload: &Value) -> String {
@@ -575,6 +579,30 @@ async fn rest_responses_and_webhooks_match_github_schemas() {
             false,
         ),
         ("branches", format!("{R}/branches"), "short-branch", true),
+        (
+            "protected branch",
+            format!("{R}/branches/release-1.0"),
+            "branch-with-protection",
+            false,
+        ),
+        (
+            "branch protection",
+            format!("{R}/branches/release-1.0/protection"),
+            "branch-protection",
+            false,
+        ),
+        (
+            "collaborator permission",
+            format!("{R}/collaborators/alice/permission"),
+            "repository-collaborator-permission",
+            false,
+        ),
+        (
+            "team membership",
+            "/orgs/acme/teams/maintainers/memberships/alice".to_owned(),
+            "team-membership",
+            false,
+        ),
         ("labels", format!("{R}/labels"), "label", true),
         ("label", format!("{R}/labels/kind%2Fbug"), "label", false),
         ("teams", "/orgs/acme/teams".to_owned(), "team", true),

@@ -11,8 +11,10 @@
 //! (`Core::warm_pull`), so steady-state reads spawn no git process at all.
 
 mod issues;
+mod protect;
 mod pulls;
 mod repos;
+mod search;
 mod seeding;
 mod social;
 
@@ -29,6 +31,7 @@ use crate::state::{IssueRec, RepoRec, State, Urls};
 use crate::webhook::Hooks;
 
 pub(crate) use issues::{IssuePatch, NewIssue};
+pub(crate) use protect::{Blocked, NOT_PROTECTED, merge_blocker, review_decision};
 pub(crate) use pulls::{NewPr, NewReviewComment, PrPatch, ReviewInput};
 pub(crate) use repos::FileWrite;
 

@@ -455,6 +455,9 @@ impl Core {
                 "{what} not allowed on this repository."
             )));
         }
+        if let Some(blocked) = super::merge_blocker(&st, r, issue) {
+            return Err(GitHubError::UnmergeablePr(blocked.message()));
+        }
         let base_tip = r
             .git
             .branch_sha(&pr.base_ref)

@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use crate::git;
 use crate::seed::{Seed, SeedError, SeedLabel, UserKind};
 use crate::state::{
-    IssueRec, LabelRec, OrgRec, PrRec, RepoRec, State, TeamRec, Urls, UserRec, now, repo_key,
+    IssueRec, LabelRec, OAuthAppRec, OrgRec, PrRec, ProtectionRec, RepoRec, State, TeamRec, Urls,
+    UserRec, now, repo_key,
 };
 use crate::webhook::Hooks;
 
@@ -228,7 +229,7 @@ impl Core {
             // Seeded history uses a fixed time so the same seed always yields the same commit
             // SHAs: a restarted all-in-one process finds the refs its stored jobs point at.
             let created = seed_time();
-            let repo = RepoRec {
+            let mut repo = RepoRec {
                 id,
                 owner: owner_login.clone(),
                 name: name.to_owned(),
@@ -242,6 +243,7 @@ impl Core {
                 issues: BTreeMap::new(),
                 comments: BTreeMap::new(),
                 statuses: BTreeMap::new(),
+                protection: BTreeMap::new(),
                 next_number: 1,
                 created_at: created,
                 pushed_at: created,
@@ -289,7 +291,40 @@ impl Core {
                     .update_ref(&format!("refs/heads/{branch}"), &sha, None)
                     .map_err(|e| SeedError::Storage(e.to_string()))?;
             }
+            for (branch, p) in &r.branch_protection {
+                if !git::valid_ref_name(branch) {
+                    return Err(invalid(format!(
+                        "{}: invalid protected branch {branch:?}",
+                        r.name
+                    )));
+                }
+                repo.protection.insert(
+                    branch.clone(),
+                    ProtectionRec {
+                        status_checks: p.required_status_checks.as_ref().map(|c| {
+                            prow_github::RequiredStatusChecks {
+                                strict: c.strict,
+                                contexts: c.contexts.clone(),
+                            }
+                        }),
+                        required_approving_review_count: p.required_approving_review_count,
+                    },
+                );
+            }
             st.repos.insert(key, repo);
+        }
+
+        for app in &seed.oauth_apps {
+            if app.client_id.is_empty() || app.client_secret.is_empty() {
+                return Err(invalid("oauth app needs a client_id and a client_secret"));
+            }
+            let rec = OAuthAppRec {
+                client_secret: app.client_secret.clone(),
+                name: app.name.clone().unwrap_or_else(|| app.client_id.clone()),
+            };
+            if st.oauth_apps.insert(app.client_id.clone(), rec).is_some() {
+                return Err(invalid(format!("oauth app {} listed twice", app.client_id)));
+            }
         }
 
         // Numbers given explicitly are reserved before automatic ones are handed out.
@@ -394,6 +429,7 @@ impl Core {
                 .collect::<Vec<_>>();
             let issue = IssueRec {
                 assignees,
+                milestone: p.milestone.clone(),
                 ..IssueRec::opened(
                     id,
                     number,
@@ -441,6 +477,7 @@ impl Core {
                 open: !i.closed,
                 state_reason: i.closed.then(|| "completed".to_owned()),
                 closed_at: i.closed.then_some(when),
+                milestone: i.milestone.clone(),
                 ..IssueRec::opened(
                     id,
                     number,

@@ -269,4 +269,74 @@ impl Core {
             })
             .unwrap_or_default()
     }
+
+    /// Every status on the repository as `(sha, status JSON)`, in write order (ids grow).
+    pub fn status_history(&self, org: &str, repo: &str) -> Vec<(String, Value)> {
+        let st = self.lock();
+        let Ok(r) = st.repo(org, repo) else {
+            return Vec::new();
+        };
+        let mut all: Vec<(&String, &crate::state::StatusRec)> = r
+            .statuses
+            .iter()
+            .flat_map(|(sha, list)| list.iter().map(move |s| (sha, s)))
+            .collect();
+        all.sort_by_key(|(_, s)| s.id);
+        all.into_iter()
+            .map(|(sha, s)| (sha.clone(), render::status(&st, r, sha, s)))
+            .collect()
+    }
+
+    /// `GET /repos/{o}/{r}/collaborators/{user}/permission`: `admin` for the owning user,
+    /// `write` for anyone with push access (collaborators, org members, bots), else `read` on
+    /// public and `none` on private repositories. Unknown users are 404.
+    pub fn collaborator_permission(
+        &self,
+        actor: &str,
+        org: &str,
+        repo: &str,
+        user: &str,
+    ) -> R<Value> {
+        let st = self.lock();
+        let r = st.visible_repo(actor, org, repo)?;
+        let u = st
+            .user(user)
+            .ok_or_else(|| GitHubError::NotFound(format!("user {user}")))?;
+        let permission = if r.owner.eq_ignore_ascii_case(&u.login) {
+            "admin"
+        } else if st.can_push(r, &u.login) {
+            "write"
+        } else if r.private {
+            "none"
+        } else {
+            "read"
+        };
+        let mut user_json = render::user(&st, &u.login);
+        user_json["permissions"] = json!({
+            "admin": permission == "admin",
+            "maintain": permission == "admin",
+            "push": matches!(permission, "admin" | "write"),
+            "triage": matches!(permission, "admin" | "write"),
+            "pull": permission != "none",
+        });
+        user_json["role_name"] = json!(permission);
+        Ok(json!({"permission": permission, "role_name": permission, "user": user_json}))
+    }
+
+    /// `GET /orgs/{org}/teams/{slug}/memberships/{user}`: an active `member` membership, or 404.
+    pub fn team_membership(&self, org: &str, slug: &str, user: &str) -> R<Value> {
+        let st = self.lock();
+        let (o, t) = find_team(&st, org, slug)?;
+        let login = user.to_ascii_lowercase();
+        if !t.members.contains(&login) {
+            return Err(GitHubError::NotFound(format!(
+                "{user} in team {org}/{slug}"
+            )));
+        }
+        Ok(json!({
+            "url": format!("{}/organizations/{}/team/{}/memberships/{}", st.urls.api, o.id, t.id, st.display_login(&login)),
+            "role": "member",
+            "state": "active",
+        }))
+    }
 }
