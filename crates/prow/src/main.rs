@@ -38,6 +38,10 @@ enum Command {
     Tot(Box<prow_controller::cli::TotArgs>),
     /// Print the ProwJob for a job (or create it in the all-in-one store with --create).
     Mkpj(Box<cmd::mkpj::MkpjArgs>),
+    /// Merges PRs that pass their queries and required jobs (pools, batches, `tide` status).
+    Tide(Box<prow_tide::cli::TideArgs>),
+    /// Triggers, retires and migrates required presubmits when job config changes.
+    StatusReconciler(Box<prow_status_reconciler::cli::StatusReconcilerArgs>),
     /// A stateful GitHub simulator (REST, GraphQL, webhooks, real git) for tests and demos.
     FakeGithub(prow_github_fake::FakeGitHubArgs),
 }
@@ -56,6 +60,8 @@ fn main() -> ExitCode {
         Command::Sinker(a) => block_on(cmd::components::sinker(*a)),
         Command::Tot(a) => block_on(cmd::components::tot(*a)),
         Command::Mkpj(a) => block_on(cmd::mkpj::run(*a)),
+        Command::Tide(a) => block_on(cmd::merging::tide(*a)),
+        Command::StatusReconciler(a) => block_on(cmd::merging::status_reconciler(*a)),
         Command::Local(a) => block_on(cmd::local::run(*a)),
         Command::FakeGithub(a) => block_on(async move {
             prow_runtime::init_tracing(false);

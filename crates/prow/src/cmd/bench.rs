@@ -16,6 +16,23 @@ pub enum Bench {
     Hook(HookArgs),
     /// `/test all` webhook sent → its ProwJobs stored (hook + trigger + simulator in-process).
     Trigger(TriggerArgs),
+    /// Merge-queue simulation of Tide's real decision core: 30 ready PRs, jobs of fixed length
+    /// failing with probability p; merges per hour and CI runs per merge.
+    Tide(TideBenchArgs),
+}
+
+/// `prow bench tide` flags.
+#[derive(clap::Args, Debug)]
+pub struct TideBenchArgs {
+    /// Job duration T in minutes.
+    #[arg(long, default_value_t = 60)]
+    pub job_minutes: u64,
+    /// Simulated hours.
+    #[arg(long, default_value_t = 336)]
+    pub hours: u64,
+    /// RNG seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// `prow bench trigger` flags.
@@ -56,6 +73,10 @@ pub struct HookArgs {
 pub fn run(b: Bench) -> ExitCode {
     match b {
         Bench::Config(a) => run_config(a),
+        Bench::Tide(a) => {
+            print!("{}", prow_tide::bench::report(a.job_minutes, a.hours, a.seed));
+            ExitCode::SUCCESS
+        }
         Bench::Trigger(a) => {
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,

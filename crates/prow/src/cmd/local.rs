@@ -209,10 +209,16 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
             move |cfg| p.store(Arc::new(cfg)),
         );
     }
-    let deps = PluginDeps::new(github, store.clone(), agent.clone(), plugins.clone()).await?;
+    let deps = PluginDeps::new(
+        github.clone(),
+        store.clone(),
+        agent.clone(),
+        plugins.clone(),
+    )
+    .await?;
     let hook = Hook::new(
         secrets,
-        plugins,
+        plugins.clone(),
         EventLog::open(&data.join("hook-events.sqlite"))?,
         Arc::new(PluginDispatch(Dispatcher::new(
             deps,
@@ -255,6 +261,33 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
         .with_metrics(metrics),
     );
 
+    // tide: merges from the same store; batches are test-merged in clones of the simulator's repos.
+    let tide = {
+        let mut opts = prow_tide::TideOptions {
+            dry_run: a.dry_run,
+            history_path: Some(data.join("tide-history.json")),
+            status_path: Some(data.join("tide-status.json")),
+            ..Default::default()
+        };
+        if let Some(fake) = &fake {
+            let fake = fake.clone();
+            opts.clone_source = Some(Arc::new(move |org: &str, repo: &str| {
+                fake.git_dir(org, repo)
+                    .map(|p| p.to_string_lossy().into_owned())
+            }));
+        }
+        prow_tide::run(
+            prow_tide::TideDeps {
+                github: github.clone(),
+                store: store.clone(),
+                config: config.clone(),
+                registry: registry.clone(),
+            },
+            opts,
+            shutdown.clone(),
+        )
+        .await?
+    };
     // HTTP: one listener routed like Prow's ingress.
     let web = Web {
         store: store.clone(),
@@ -271,6 +304,8 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
             .route("/artifacts/{*path}", get(artifact))
             .with_state(web),
     );
+    // Tide's own `/` and `/history` (Deck reads them in-process).
+    app = app.nest("/tide-api", prow_tide::http::router(tide.clone()));
     if let Some(fake) = &fake {
         app = app.nest("/fake-github", prow_github_fake::router(fake.clone()));
     }
@@ -328,6 +363,28 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
         false,
         shutdown.clone(),
     ));
+    // status-reconciler: reacts to job-config edits under the data dir's config.
+    {
+        let plugins = plugins.clone();
+        let reconciler = prow_status_reconciler::StatusReconciler::new(
+            prow_status_reconciler::Deps {
+                github: github.clone(),
+                jobs: store.clone(),
+                config: config.clone(),
+                plugins: Arc::new(move || plugins.load_full()),
+                clock: Arc::new(chrono::Utc::now),
+            },
+            prow_status_reconciler::Options {
+                state: Some(prow_status_reconciler::StateLocation::File(
+                    data.join("status-reconciler.yaml"),
+                )),
+                continue_on_error: true,
+                dry_run: a.dry_run,
+                ..Default::default()
+            },
+        );
+        tasks.spawn(reconciler.run(shutdown.clone()));
+    }
     ready.set_ready();
     tracing::info!(
         url = %format!("http://{}:{}/", a.address, a.port),

@@ -8,4 +8,5 @@ pub mod crd;
 pub mod hook;
 pub mod jobstore;
 pub mod local;
+pub mod merging;
 pub mod mkpj;
