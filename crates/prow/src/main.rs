@@ -38,6 +38,8 @@ enum Command {
     Tot(Box<prow_controller::cli::TotArgs>),
     /// Print the ProwJob for a job (or create it in the all-in-one store with --create).
     Mkpj(Box<cmd::mkpj::MkpjArgs>),
+    /// Reports job states to GitHub (statuses, failure table), Slack and the artifact bucket.
+    Crier(Box<prow_crier::cli::CrierArgs>),
     /// Merges PRs that pass their queries and required jobs (pools, batches, `tide` status).
     Tide(Box<prow_tide::cli::TideArgs>),
     /// Triggers, retires and migrates required presubmits when job config changes.
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Sinker(a) => block_on(cmd::components::sinker(*a)),
         Command::Tot(a) => block_on(cmd::components::tot(*a)),
         Command::Mkpj(a) => block_on(cmd::mkpj::run(*a)),
+        Command::Crier(a) => block_on(cmd::merging::crier(*a)),
         Command::Tide(a) => block_on(cmd::merging::tide(*a)),
         Command::StatusReconciler(a) => block_on(cmd::merging::status_reconciler(*a)),
         Command::Local(a) => block_on(cmd::local::run(*a)),

@@ -235,7 +235,7 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
         &format!("file://{}", artifacts.display()),
         &Default::default(),
     )?;
-    let mut opts = LocalOptions::new(data.join("runs"), storage);
+    let mut opts = LocalOptions::new(data.join("runs"), storage.clone());
     opts.max_parallel = a.max_parallel.max(1);
     if let Some(fake) = &fake {
         let fake = fake.clone();
@@ -316,7 +316,7 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
     prow_runtime::spawn_side_ports(
         &a.instrumentation,
         ready.clone(),
-        registry,
+        registry.clone(),
         shutdown.clone(),
     )
     .await?;
@@ -363,6 +363,31 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
         false,
         shutdown.clone(),
     ));
+    // crier: GitHub statuses and the failure table, plus started/finished/prowjob.json for jobs
+    // that never ran, into the local bucket.
+    {
+        let bucket = storage.clone();
+        let deps = prow_crier::CrierDeps {
+            store: store.clone(),
+            config: config.clone(),
+            registry: registry.clone(),
+            github: Some(github.clone()),
+            slack: None,
+            storage: Some(Arc::new(move |_bucket: &str| Ok(bucket.clone()))),
+        };
+        let opts = prow_crier::CrierOptions {
+            github_workers: 4,
+            blob_storage_workers: 1,
+            dry_run: a.dry_run,
+            ..Default::default()
+        };
+        let s = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = prow_crier::run(deps, opts, s).await {
+                tracing::error!(error = %e, "crier failed");
+            }
+        });
+    }
     // status-reconciler: reacts to job-config edits under the data dir's config.
     {
         let plugins = plugins.clone();

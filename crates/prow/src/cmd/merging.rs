@@ -1,4 +1,4 @@
-//! `prow tide` and `prow status-reconciler` as standalone components: open the job store named by
+//! `prow crier`, `prow tide` and `prow status-reconciler` as standalone components: open the job store named by
 //! `--job-store`, build the GitHub client from Prow's flags, and hand both to the library.
 
 use std::sync::Arc;
@@ -41,4 +41,14 @@ pub async fn status_reconciler(
         shutdown,
     )
     .await
+}
+
+/// `prow crier`.
+pub async fn crier(a: prow_crier::cli::CrierArgs) -> anyhow::Result<()> {
+    prow_runtime::init_tracing(true);
+    let shutdown = prow_runtime::shutdown_on_signals();
+    let agent = ConfigAgent::start(a.config.load_options()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ns = agent.config().prow.prowjob_namespace.clone();
+    let store = super::jobstore::open(&a.job_store, &ns, a.kubeconfig.as_deref()).await?;
+    prow_crier::cli::run_with_store(a, store, shutdown).await
 }
