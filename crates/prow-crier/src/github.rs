@@ -4,6 +4,11 @@
 //! The decisions are pure functions ([`status_for`], [`parse_issue_comments`], [`create_comment`],
 //! [`context_description_with_base_sha`]…) ported from Prow's `pkg/github/report`; the I/O shell
 //! is [`GitHubReporter`], which serializes the comment's read-modify-write per pull request.
+//!
+//! Both writes are idempotent, so a report repeated after a crash (GitHub written, the state not
+//! yet recorded in `prev_report_states`) changes nothing: the first status write per job and
+//! process is preceded by a read of the commit's statuses, and a comment that already carries
+//! the rows is left alone (see [`GitHubReporter`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -209,17 +214,7 @@ pub fn parse_issue_comments(
             previous.push(l);
         }
         latest = Some(ic.id);
-        let mut tracking = false;
-        for line in ic.body.split('\n') {
-            let line = line.trim();
-            if line.starts_with("---") {
-                tracking = true;
-            } else if line.is_empty() {
-                tracking = false;
-            } else if tracking {
-                entries.push(line.to_owned());
-            }
-        }
+        entries.extend(table_rows(&ic.body).map(str::to_owned));
     }
     let contexts: Vec<&str> = pjs.iter().map(|p| p.spec.context.as_str()).collect();
     let first_field = |e: &str| e.split(" | ").next().unwrap_or("").to_owned();
@@ -250,6 +245,71 @@ pub fn parse_issue_comments(
         deletes,
         entries: new_entries,
         update_id: latest,
+    }
+}
+
+/// The table rows of a report comment: the non-empty lines after a `---` line, up to the next
+/// empty line (Prow's parsing, so tables written by Prow are read back too).
+fn table_rows(body: &str) -> impl Iterator<Item = &str> {
+    let mut tracking = false;
+    body.split('\n').filter_map(move |line| {
+        let line = line.trim();
+        if line.starts_with("---") {
+            tracking = true;
+        } else if line.is_empty() {
+            tracking = false;
+        } else if tracking {
+            return Some(line);
+        }
+        None
+    })
+}
+
+/// The bot's latest report comment: the one [`parse_issue_comments`] would edit or replace.
+fn latest_report_comment(
+    comments: &[IssueComment],
+    is_bot: impl Fn(&str) -> bool,
+) -> Option<&IssueComment> {
+    comments
+        .iter()
+        .rev()
+        .find(|c| is_bot(&c.user.login) && c.body.contains(COMMENT_TAG))
+}
+
+/// Drops the writes of `plan`/`body` that GitHub already reflects, so a report repeated after a
+/// crash (the comment written, the state not yet recorded in `prev_report_states`) neither
+/// re-posts nor changes the comment.
+///
+/// Prow re-posts (delete + create) on every new failure so the author gets a notification. When
+/// the latest comment already carries exactly the rows the new one would have, the failure is
+/// not new: the previous attempt posted it. Then the latest comment stays (older duplicates are
+/// still deleted). An edit to an identical body is dropped as well. A row carries the job's
+/// context, SHA and URL, and the URL names the build, so two different runs never share a row.
+fn skip_repeated_writes(
+    plan: &mut CommentPlan,
+    body: &mut Option<String>,
+    latest: Option<&IssueComment>,
+) {
+    let (Some(latest), Some(new_body)) = (latest, body.as_deref()) else {
+        // Only deletions: repeating them finds the comments gone already.
+        return;
+    };
+    match plan.update_id {
+        Some(id) => {
+            if id == latest.id && latest.body == new_body {
+                *body = None;
+            }
+        }
+        None => {
+            let mut have: Vec<&str> = table_rows(&latest.body).collect();
+            let mut want: Vec<&str> = plan.entries.iter().map(String::as_str).collect();
+            have.sort_unstable();
+            want.sort_unstable();
+            if have == want {
+                plan.deletes.retain(|d| *d != latest.id);
+                *body = None;
+            }
+        }
     }
 }
 
@@ -407,7 +467,57 @@ impl KeyedLocks {
     }
 }
 
+/// Entries per generation of [`RecentStatuses`].
+const RECENT_STATUSES_PER_GENERATION: usize = 4096;
+
+/// The status this process last saw on GitHub for each job it reported (written, or found
+/// already there), by job name. Bounded: two generations, the older dropped when the newer
+/// fills, so recently used jobs stay (an approximate LRU) and a forgotten job only costs one
+/// extra read.
+#[derive(Default)]
+struct RecentStatuses {
+    current: HashMap<String, StatusWrite>,
+    previous: HashMap<String, StatusWrite>,
+}
+
+impl RecentStatuses {
+    fn get(&mut self, job: &str) -> Option<StatusWrite> {
+        if let Some(w) = self.current.get(job) {
+            return Some(w.clone());
+        }
+        let w = self.previous.remove(job)?;
+        self.insert(job, w.clone());
+        Some(w)
+    }
+
+    fn insert(&mut self, job: &str, w: StatusWrite) {
+        if self.current.len() >= RECENT_STATUSES_PER_GENERATION && !self.current.contains_key(job) {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(job.to_owned(), w);
+    }
+}
+
+/// Whether a combined status already shows `w` for its context: same state, description and
+/// target URL (a missing text and an empty one are the same to GitHub).
+fn status_already_set(combined: &prow_github::CombinedStatus, w: &StatusWrite) -> bool {
+    let text = |o: &Option<String>| o.clone().unwrap_or_default();
+    combined.statuses.iter().any(|s| {
+        s.context == w.status.context
+            && s.state == w.status.state
+            && text(&s.description) == text(&w.status.description)
+            && text(&s.target_url) == text(&w.status.target_url)
+    })
+}
+
 /// The `github-reporter`: writes statuses and maintains the failure comment.
+///
+/// Status writes are idempotent across crashes: the first time this process reports a job it
+/// reads the commit's combined status and skips the write when the context already shows exactly
+/// what it would write. A previous process may have written it and died before recording the
+/// state in `prev_report_states`, and every write is a new entry in the status history (GitHub
+/// caps it at 1000 per context). Jobs this process already reported skip the read: it knows
+/// what it wrote, so a retry of the same state (say, after the comment failed) writes nothing.
 pub struct GitHubReporter {
     gh: Arc<dyn GitHub>,
     config: ConfigGetter,
@@ -416,6 +526,7 @@ pub struct GitHubReporter {
     dry_run: bool,
     locks: KeyedLocks,
     bot: tokio::sync::OnceCell<String>,
+    recent: Mutex<RecentStatuses>,
 }
 
 impl GitHubReporter {
@@ -436,7 +547,12 @@ impl GitHubReporter {
             dry_run,
             locks: KeyedLocks::default(),
             bot: tokio::sync::OnceCell::new(),
+            recent: Mutex::default(),
         }
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, RecentStatuses> {
+        self.recent.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn bot_login(&self) -> Result<&str, GitHubError> {
@@ -454,17 +570,45 @@ impl GitHubReporter {
             tracing::info!(sha = %w.sha, context = %w.status.context, state = %w.status.state, "dry-run: would create status");
             return Ok(());
         }
+        let job = pj.name();
+        let known = self.recent().get(job);
+        match known {
+            Some(prev) if prev == w => {
+                tracing::debug!(sha = %w.sha, context = %w.status.context, "status already written by this process");
+                return Ok(());
+            }
+            // Steady state: this process wrote the job's previous status, no read needed.
+            Some(_) => {}
+            None => {
+                if self.status_on_github(&w).await? {
+                    tracing::info!(sha = %w.sha, context = %w.status.context, state = %w.status.state, "status already on GitHub; not writing it again");
+                    self.recent().insert(job, w);
+                    return Ok(());
+                }
+            }
+        }
         match self
             .gh
             .create_status(&w.org, &w.repo, &w.sha, &w.status)
             .await
         {
-            Ok(()) => Ok(()),
+            Ok(()) => {}
             Err(e) if is_unrecoverable_status_error(&e) => {
                 tracing::debug!(error = %e, "status cannot be written; not retrying");
-                Ok(())
             }
-            Err(e) => Err(anyhow::Error::new(e).context("error setting status")),
+            Err(e) => return Err(anyhow::Error::new(e).context("error setting status")),
+        }
+        self.recent().insert(job, w);
+        Ok(())
+    }
+
+    /// Whether the commit already shows `w` (see [`GitHubReporter`]). A commit GitHub does not
+    /// know reads as "no": the write then fails the same way and is dropped as unrecoverable.
+    async fn status_on_github(&self, w: &StatusWrite) -> anyhow::Result<bool> {
+        match self.gh.get_combined_status(&w.org, &w.repo, &w.sha).await {
+            Ok(combined) => Ok(status_already_set(&combined, w)),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(anyhow::Error::new(e).context("error reading statuses")),
         }
     }
 
@@ -493,18 +637,34 @@ impl GitHubReporter {
         let comments = self.gh.list_issue_comments(org, repo, number).await?;
         let bot = self.bot_login().await?.to_owned();
         let is_bot = |l: &str| l == bot || l.strip_suffix("[bot]") == Some(bot.as_str());
-        let plan = parse_issue_comments(&valid, is_bot, &comments);
+        let mut plan = parse_issue_comments(&valid, is_bot, &comments);
         let aborted = valid
             .iter()
             .any(|p| p.status.state == ProwJobState::Aborted);
-        let body = if !plan.entries.is_empty() || (must_create && !aborted) {
+        let mut body = if !plan.entries.is_empty() || (must_create && !aborted) {
             Some(create_comment(template.as_ref(), &valid, &plan.entries)?)
         } else {
             None
         };
+        skip_repeated_writes(
+            &mut plan,
+            &mut body,
+            latest_report_comment(&comments, is_bot),
+        );
         if self.dry_run {
             tracing::info!(deletes = ?plan.deletes, update = ?plan.update_id, comment = ?body, "dry-run: would update report comment");
             return Ok(());
+        }
+        // The new comment goes up before the old ones are deleted: a crash in between leaves two
+        // comments, which the repeated report merges (rows of all are read back) and cleans up,
+        // where the other order could lose the old rows.
+        if let Some(body) = body {
+            match plan.update_id {
+                Some(id) => self.gh.edit_comment(org, repo, id, &body).await?,
+                None => {
+                    self.gh.create_comment(org, repo, number, &body).await?;
+                }
+            }
         }
         for id in &plan.deletes {
             match self.gh.delete_comment(org, repo, *id).await {
@@ -512,14 +672,6 @@ impl GitHubReporter {
                 // Already gone (e.g. deleted by a previous attempt): nothing to do.
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(anyhow::Error::new(e).context("error deleting comment")),
-            }
-        }
-        if let Some(body) = body {
-            match plan.update_id {
-                Some(id) => self.gh.edit_comment(org, repo, id, &body).await?,
-                None => {
-                    self.gh.create_comment(org, repo, number, &body).await?;
-                }
             }
         }
         Ok(())

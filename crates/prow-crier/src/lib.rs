@@ -3,7 +3,9 @@
 //! One controller per enabled [`Reporter`] watches the [`JobStore`]; for every job whose state
 //! differs from `status.prev_report_states[<reporter name>]` and that the reporter wants, it
 //! reports and then records the state there, so every state is reported once, across restarts
-//! too. Failures requeue the job with exponential backoff (honouring GitHub's `retry-after`);
+//! too. A process that dies between the report and the record leaves the state unrecorded; the
+//! next one reports it again, so reporters make that repeat harmless (the GitHub reporter reads
+//! before its first write per job; see [`github::GitHubReporter`]). Failures requeue the job with exponential backoff (honouring GitHub's `retry-after`);
 //! reporters have separate queues and workers, so one failing never blocks another.
 //!
 //! Reporters:

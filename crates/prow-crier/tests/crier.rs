@@ -20,6 +20,9 @@ use prow_jobstore::JobStore;
 use prow_jobstore::memory::MemoryStore;
 use tokio_util::sync::CancellationToken;
 
+mod gate;
+use gate::Gate;
+
 const SEED: &str = r#"
 users: [{login: bot, type: Bot}, {login: alice}, {login: stranger}]
 orgs: [{login: acme, members: [alice]}]
@@ -837,4 +840,284 @@ async fn summary_and_no_comment_repos() {
     );
     token.cancel();
     handle.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_are_read_once_per_job_and_process() {
+    let w = world();
+    let store: Arc<dyn JobStore> = Arc::new(MemoryStore::new("default"));
+    let gate = Gate::open(Arc::new(w.fake.client("bot")));
+    let mut d = deps(store.clone(), config("{}"));
+    d.github = Some(gate.clone());
+    let (token, handle) = spawn_crier(
+        d,
+        CrierOptions {
+            github_workers: 2,
+            timing: fast_timing(),
+            ..Default::default()
+        },
+    );
+    store
+        .create(job(
+            "post-1",
+            ProwJobType::Postsubmit,
+            "post-1",
+            base_refs(&w),
+        ))
+        .await
+        .unwrap();
+    for state in [
+        ProwJobState::Triggered,
+        ProwJobState::Pending,
+        ProwJobState::Success,
+    ] {
+        if state != ProwJobState::Triggered {
+            set_state(store.as_ref(), "post-1", state).await;
+        }
+        eventually(&format!("{state} reported"), || async {
+            reported(store.as_ref(), "post-1", "github-reporter").await == Some(state)
+        })
+        .await;
+    }
+    token.cancel();
+    handle.await.unwrap().unwrap();
+    let states: Vec<String> = w
+        .fake
+        .status_history("acme", "widgets")
+        .into_iter()
+        .map(|(_, s)| s.state)
+        .collect();
+    assert_eq!(states, ["pending", "pending", "success"]);
+    assert_eq!(gate.writes(), 3);
+    assert_eq!(gate.reads(), 1, "only the first report of the job reads");
+}
+
+/// A random number, different per run (no RNG dependency needed).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish()
+}
+
+/// The first crier process dies (its runtime is shut down, its tasks dropped wherever they
+/// were) during a burst of completions, after some of its final-state writes landed on GitHub
+/// but before it recorded them; a second process over the same store finishes the job. Every
+/// status reaches GitHub exactly once and the failure comment is neither duplicated nor lost.
+#[test]
+fn killed_mid_status_write_every_state_reaches_github_once() {
+    let seed = random_u64();
+    // Final statuses the first process may finish: a few, and fewer than the 50 it would write
+    // if it lived, so one surely hangs.
+    let limit = 3 + (seed % 40) as usize;
+    crash_test(seed, limit, usize::MAX);
+}
+
+/// As above, but the first process dies after a failure-comment write (create, edit or delete)
+/// landed: the repeated report must not post the failure again.
+#[test]
+fn killed_mid_comment_write_posts_each_failure_once() {
+    let seed = random_u64();
+    // Five failures make at least nine comment writes (five creates, four deletes).
+    let limit = (seed % 5) as usize;
+    crash_test(seed, usize::MAX, limit);
+}
+
+fn crash_test(seed: u64, status_limit: usize, comment_limit: usize) {
+    let main_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    main_rt.block_on(killed_mid_report(seed, status_limit, comment_limit));
+}
+
+async fn killed_mid_report(seed: u64, status_limit: usize, comment_limit: usize) {
+    const JOBS: usize = 50;
+    let extra_micros = (seed >> 8) % 5000;
+    eprintln!(
+        "seed {seed}: final statuses return up to #{status_limit}, comment writes up to \
+         #{comment_limit}; kill {extra_micros}µs after the first hang"
+    );
+
+    let w = world();
+    // Every comment GitHub accepted, whether or not the writer lived to hear back.
+    let mut deliveries = w.fake.subscribe();
+    let tmp = tempfile::tempdir().unwrap();
+    let store: Arc<dyn JobStore> = Arc::new(
+        prow_jobstore::sqlite::SqliteStore::open(&tmp.path().join("jobs.sqlite"), "default")
+            .await
+            .unwrap(),
+    );
+    let opts = || CrierOptions {
+        github_workers: 4,
+        timing: fast_timing(),
+        ..Default::default()
+    };
+
+    // The first process, on its own runtime in its own thread.
+    let gate1 = Gate::new(Arc::new(w.fake.client("bot")), status_limit, comment_limit);
+    let (kill_tx, kill_rx) = std::sync::mpsc::channel::<()>();
+    let first = {
+        let mut d = deps(store.clone(), config("{}"));
+        d.github = Some(gate1.clone());
+        let opts = opts();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.spawn(prow_crier::run(d, opts, CancellationToken::new()));
+            let _ = kill_rx.recv();
+            // Drops every task at its next await (a write already handed to GitHub completes,
+            // as a sent request would): nothing of this process runs afterwards.
+            rt.shutdown_timeout(Duration::from_secs(30));
+        })
+    };
+
+    // Every fifth job is a presubmit of the pull request; a third of the postsubmits and half
+    // of the presubmits fail.
+    let jobs: Vec<(String, ProwJobType, ProwJobState)> = (0..JOBS)
+        .map(|i| {
+            let (name, ty, failed) = if i % 5 == 4 {
+                (format!("pull-{i:02}"), ProwJobType::Presubmit, i % 10 == 4)
+            } else {
+                (format!("post-{i:02}"), ProwJobType::Postsubmit, i % 3 == 0)
+            };
+            let fin = if failed {
+                ProwJobState::Failure
+            } else {
+                ProwJobState::Success
+            };
+            (name, ty, fin)
+        })
+        .collect();
+    // The burst: every job starts, then they complete one after another.
+    let burst = {
+        let store = store.clone();
+        let jobs = jobs.clone();
+        let (pr, base) = (pr_refs(&w), base_refs(&w));
+        tokio::spawn(async move {
+            for (name, ty, _) in &jobs {
+                let refs = if *ty == ProwJobType::Presubmit {
+                    pr.clone()
+                } else {
+                    base.clone()
+                };
+                let mut j = job(name, *ty, name, refs);
+                j.status.state = ProwJobState::Pending;
+                j.status.description = "Job pending.".into();
+                j.status.url = format!("https://prow.example.com/view/{name}");
+                store.create(j).await.unwrap();
+            }
+            for (name, _, fin) in &jobs {
+                set_state(store.as_ref(), name, *fin).await;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    };
+
+    eventually("a write of the first process hangs", || async {
+        gate1.hung() > 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_micros(extra_micros)).await;
+    let _ = kill_tx.send(());
+    tokio::task::spawn_blocking(move || first.join())
+        .await
+        .unwrap()
+        .expect("first process thread");
+    let hung = gate1.hung();
+    assert!(hung > 0);
+    burst.await.unwrap();
+
+    // The second process, over the same store.
+    let gate2 = Gate::open(Arc::new(w.fake.client("bot")));
+    let mut d = deps(store.clone(), config("{}"));
+    d.github = Some(gate2.clone());
+    let (token, handle) = spawn_crier(d, opts());
+    for (name, _, fin) in &jobs {
+        eventually(name, || async {
+            reported(store.as_ref(), name, "github-reporter").await == Some(*fin)
+        })
+        .await;
+    }
+    token.cancel();
+    handle.await.unwrap().unwrap();
+    eprintln!(
+        "first process: {} writes, {hung} hung; second: {} writes, {} reads",
+        gate1.writes(),
+        gate2.writes(),
+        gate2.reads()
+    );
+
+    // Every (sha, context, state) was written once; the last word per context is the final state.
+    let history = w.fake.status_history("acme", "widgets");
+    let mut counts: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    let mut last: HashMap<String, String> = HashMap::new();
+    for (sha, s) in &history {
+        *counts
+            .entry((sha.clone(), s.context.clone(), s.state.clone()))
+            .or_default() += 1;
+        last.insert(s.context.clone(), s.state.clone());
+    }
+    let dups: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(dups.is_empty(), "written more than once: {dups:?}");
+    for (name, ty, fin) in &jobs {
+        let sha = if *ty == ProwJobType::Presubmit {
+            &w.head
+        } else {
+            &w.base
+        };
+        let want = if *fin == ProwJobState::Success {
+            "success"
+        } else {
+            "failure"
+        };
+        let key = (sha.clone(), name.clone(), want.to_owned());
+        assert_eq!(counts.get(&key), Some(&1), "{name}: final state");
+        assert_eq!(last.get(name).map(String::as_str), Some(want), "{name}");
+    }
+    // The second process read each job's statuses at most once.
+    assert!(gate2.reads() <= jobs.len(), "{} reads", gate2.reads());
+
+    // Each failure was posted once: a repeated report left the comment alone.
+    let failed_presubmits = jobs
+        .iter()
+        .filter(|(_, ty, fin)| *ty == ProwJobType::Presubmit && *fin == ProwJobState::Failure)
+        .count();
+    let mut created = 0;
+    while let Ok(d) = deliveries.try_recv() {
+        let ev: serde_json::Value = serde_json::from_slice(&d.body).unwrap_or_default();
+        if d.event_type == "issue_comment"
+            && ev["action"] == "created"
+            && ev["comment"]["body"]
+                .as_str()
+                .is_some_and(|b| b.contains(COMMENT_TAG))
+        {
+            created += 1;
+        }
+    }
+    assert_eq!(created, failed_presubmits, "report comments posted");
+    // One failure comment, listing each failed presubmit exactly once.
+    let comments = report_comments(&w.fake);
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    let body = &comments[0].body;
+    for (name, ty, fin) in &jobs {
+        if *ty != ProwJobType::Presubmit {
+            continue;
+        }
+        let rows = body
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name} | ")))
+            .count();
+        let want = usize::from(*fin == ProwJobState::Failure);
+        assert_eq!(rows, want, "{name} in {body}");
+    }
 }

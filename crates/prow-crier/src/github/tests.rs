@@ -599,3 +599,274 @@ fn unrecoverable_status_errors() {
         "no".into()
     )));
 }
+
+fn failed_row(context: &str, url: &str) -> ProwJob {
+    let mut pj = presubmit(context, ProwJobState::Failure, false);
+    pj.status.url = url.into();
+    pj
+}
+
+/// What a report would write given `comments`, after dropping what is already there.
+fn comment_writes(pj: &ProwJob, comments: &[IssueComment]) -> (CommentPlan, Option<String>) {
+    let is_bot = |l: &str| l == BOT;
+    let pjs = std::slice::from_ref(pj);
+    let mut plan = parse_issue_comments(pjs, is_bot, comments);
+    let mut body =
+        (!plan.entries.is_empty()).then(|| create_comment(None, pjs, &plan.entries).unwrap());
+    skip_repeated_writes(
+        &mut plan,
+        &mut body,
+        latest_report_comment(comments, is_bot),
+    );
+    (plan, body)
+}
+
+#[test]
+fn repeated_failure_report_leaves_comment_alone() {
+    let a = failed_row("pull-a", "https://prow.example.com/view/a-1");
+    let x = failed_row("pull-x", "https://prow.example.com/view/x-1");
+
+    // First report of x: a new comment.
+    let (plan, body) = comment_writes(&x, &[]);
+    assert_eq!((plan.deletes.as_slice(), plan.update_id), (&[][..], None));
+    let first = comment(7, BOT, &body.expect("a comment for a new failure"));
+
+    // The same report again (crash before it was recorded): nothing to write.
+    let (plan, body) = comment_writes(&x, std::slice::from_ref(&first));
+    assert_eq!(body, None);
+    assert!(plan.deletes.is_empty(), "{plan:?}");
+
+    // A crash between posting [a, x] and deleting the old [a]: the repeat only cleans up.
+    let old = comment(
+        3,
+        BOT,
+        &create_comment(None, std::slice::from_ref(&a), &[create_entry(&a)]).unwrap(),
+    );
+    let new = comment(
+        9,
+        BOT,
+        &create_comment(
+            None,
+            std::slice::from_ref(&x),
+            &[create_entry(&a), create_entry(&x)],
+        )
+        .unwrap(),
+    );
+    let (plan, body) = comment_writes(&x, &[old.clone(), new.clone()]);
+    assert_eq!(body, None);
+    assert_eq!(plan.deletes, vec![3]);
+
+    // Rows in another order are still the same rows.
+    let reordered = comment(
+        9,
+        BOT,
+        &create_comment(
+            None,
+            std::slice::from_ref(&x),
+            &[create_entry(&x), create_entry(&a)],
+        )
+        .unwrap(),
+    );
+    let (plan, body) = comment_writes(&x, &[reordered]);
+    assert_eq!((body, plan.deletes), (None, vec![]));
+
+    // A genuinely new failure (another run: another URL) is re-posted as Prow does.
+    let x2 = failed_row("pull-x", "https://prow.example.com/view/x-2");
+    let (plan, body) = comment_writes(&x2, &[old, new]);
+    assert_eq!(plan.deletes, vec![3, 9]);
+    assert_eq!(plan.update_id, None);
+    let body = body.expect("re-posted");
+    assert!(body.contains("view/x-2") && body.contains("view/a-1") && !body.contains("view/x-1"));
+
+    // Another user's comment with the same rows is not ours to keep.
+    let (plan, body) = comment_writes(&x, &[comment(5, "someone", &first.body)]);
+    assert!(body.is_some() && plan.deletes.is_empty());
+}
+
+#[test]
+fn edit_to_identical_body_is_dropped() {
+    let a = failed_row("pull-a", "https://prow.example.com/view/a-1");
+    let mut ok = presubmit("pull-b", ProwJobState::Success, false);
+    ok.status.url = "https://prow.example.com/view/b-1".into();
+    // The comment as the success of pull-b leaves it (pull-b had no row).
+    let existing = comment(
+        4,
+        BOT,
+        &create_comment(None, &[ok.clone()], &[create_entry(&a)]).unwrap(),
+    );
+    let (plan, body) = comment_writes(&ok, std::slice::from_ref(&existing));
+    assert_eq!(plan.update_id, Some(4));
+    assert_eq!(body, None, "editing to the same text is a no-op");
+    // A different body (another template rendering) is still edited.
+    let mut other = existing;
+    other.body = other.body.replacen("@", "@x", 1);
+    let (plan, body) = comment_writes(&ok, &[other]);
+    assert_eq!(plan.update_id, Some(4));
+    assert!(body.is_some());
+}
+
+#[test]
+fn status_already_set_compares_state_text_and_url() {
+    let pj = status_job(ProwJobState::Success, true, ProwJobType::Presubmit, "done");
+    let w = status_for(&pj, &GitHubReporterConfig::default()).unwrap();
+    let entry =
+        |ctx: &str, state: &str, desc: Option<&str>, url: Option<&str>| prow_github::StatusEntry {
+            context: ctx.into(),
+            state: state.into(),
+            description: desc.map(Into::into),
+            target_url: url.map(Into::into),
+            ..Default::default()
+        };
+    let combined = |s: Vec<prow_github::StatusEntry>| prow_github::CombinedStatus {
+        statuses: s,
+        ..Default::default()
+    };
+    let url = Some("http://mytest.example.com");
+    let same = entry("parent", "success", Some("done"), url);
+    assert!(status_already_set(&combined(vec![same.clone()]), &w));
+    assert!(!status_already_set(&combined(vec![]), &w));
+    for other in [
+        entry("other", "success", Some("done"), url),
+        entry("parent", "pending", Some("done"), url),
+        entry("parent", "success", Some("done!"), url),
+        entry(
+            "parent",
+            "success",
+            Some("done"),
+            Some("http://other.example.com"),
+        ),
+        entry("parent", "success", Some("done"), None),
+    ] {
+        assert!(
+            !status_already_set(&combined(vec![other.clone()]), &w),
+            "{other:?}"
+        );
+    }
+    // Missing and empty texts are the same to GitHub.
+    let mut empty = w.clone();
+    empty.status.target_url = Some(String::new());
+    assert!(status_already_set(
+        &combined(vec![entry("parent", "success", Some("done"), None)]),
+        &empty
+    ));
+}
+
+#[test]
+fn recent_statuses_are_bounded_and_keep_recent_use() {
+    let w = |i: usize| StatusWrite {
+        org: "o".into(),
+        repo: "r".into(),
+        sha: format!("{i}"),
+        status: Status::default(),
+    };
+    let mut r = RecentStatuses::default();
+    r.insert("kept", w(0));
+    for i in 1..RECENT_STATUSES_PER_GENERATION {
+        r.insert(&format!("job-{i}"), w(i));
+    }
+    // The generation is full; the next insert starts a new one, the old stays readable.
+    r.insert("next", w(1));
+    assert_eq!(r.get("kept"), Some(w(0)), "promoted to the new generation");
+    for i in 0..RECENT_STATUSES_PER_GENERATION {
+        r.insert(&format!("more-{i}"), w(i));
+    }
+    assert_eq!(
+        r.get("kept"),
+        Some(w(0)),
+        "recently used: survived one more turnover"
+    );
+    assert_eq!(
+        r.get("job-1"),
+        None,
+        "unused for two generations: forgotten"
+    );
+    assert!(r.current.len() + r.previous.len() <= 2 * RECENT_STATUSES_PER_GENERATION);
+}
+
+const FAKE_SEED: &str = r#"
+users: [{login: bot, type: Bot}, {login: alice}]
+repos: [{name: acme/widgets, files: {README.md: "hi\n"}}]
+pull_requests: [{repo: acme/widgets, author: alice, title: Fix, head: fix, files: {README.md: "hello\n"}}]
+"#;
+
+#[tokio::test]
+async fn repeated_report_by_a_new_process_writes_nothing() {
+    let fake = prow_github_fake::FakeGitHub::from_seed_yaml(FAKE_SEED).unwrap();
+    let head = fake.pull_request("acme", "widgets", 1).unwrap().head.sha;
+    let reporter = || {
+        GitHubReporter::new(
+            Arc::new(fake.client("bot")),
+            prow_controller::controller::fixed_config(prow_config::Config::default()),
+            Arc::new(prow_jobstore::memory::MemoryStore::new("default")),
+            None,
+            false,
+        )
+    };
+    let mut pj = presubmit("pull-x", ProwJobState::Pending, false);
+    pj.metadata.name = Some("x-1".into());
+    pj.status.url = "https://prow.example.com/view/x-1".into();
+    pj.status.description = "Job running.".into();
+    pj.spec.refs = Some(Refs {
+        org: "acme".into(),
+        repo: "widgets".into(),
+        pulls: vec![Pull {
+            number: 1,
+            author: "alice".into(),
+            sha: head.clone(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let history = || {
+        fake.status_history("acme", "widgets")
+            .into_iter()
+            .map(|(_, s)| s.state)
+            .collect::<Vec<_>>()
+    };
+    let report_comments = || {
+        fake.issue_comments("acme", "widgets", 1)
+            .into_iter()
+            .filter(|c| c.body.contains(COMMENT_TAG))
+            .map(|c| (c.id, c.body))
+            .collect::<Vec<_>>()
+    };
+
+    let first = reporter();
+    first.report(&pj).await.unwrap();
+    assert_eq!(history(), ["pending"]);
+    // The same process retrying the same state (e.g. recording failed) writes nothing.
+    first.report(&pj).await.unwrap();
+    assert_eq!(history(), ["pending"]);
+
+    pj.status.state = ProwJobState::Failure;
+    pj.status.description = "Job failed.".into();
+    pj.status.completion_time = Some(chrono::Utc::now());
+    first.report(&pj).await.unwrap();
+    assert_eq!(history(), ["pending", "failure"]);
+    let comments = report_comments();
+    assert_eq!(comments.len(), 1);
+
+    // A new process reporting the same state again (the first died before recording it).
+    let second = reporter();
+    second.report(&pj).await.unwrap();
+    assert_eq!(history(), ["pending", "failure"]);
+    assert_eq!(report_comments(), comments, "same comment, unchanged");
+
+    // Someone else changed the status since: a new process writes it back.
+    fake.client("bot")
+        .create_status(
+            "acme",
+            "widgets",
+            &head,
+            &Status {
+                state: "pending".into(),
+                context: "pull-x".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    reporter().report(&pj).await.unwrap();
+    assert_eq!(history(), ["pending", "failure", "pending", "failure"]);
+    assert_eq!(report_comments(), comments);
+}
