@@ -92,13 +92,27 @@ impl Hook {
         self.routes(webhook_path).route("/", get(|| async { "" }))
     }
 
-    /// The webhook and `/plugin-help` only, to merge into another server (all-in-one mode).
+    /// The webhook and `/plugin-help` only, to merge into another server.
     pub fn routes(&self, webhook_path: &str) -> Router {
         Router::new()
             .route(webhook_path, any(handle_hook))
             .route("/plugin-help", get(plugin_help))
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(self.clone())
+    }
+
+    /// The webhook alone (all-in-one mode, where Deck owns `/plugin-help` and reads
+    /// [`Hook::plugin_help`] in-process).
+    pub fn webhook_routes(&self, webhook_path: &str) -> Router {
+        Router::new()
+            .route(webhook_path, any(handle_hook))
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .with_state(self.clone())
+    }
+
+    /// The `/plugin-help` document of the configured plugins.
+    pub fn plugin_help(&self) -> serde_json::Value {
+        self.inner.dispatcher.plugin_help()
     }
 
     /// Queues every unprocessed event from the log (call before serving), returns how many.
