@@ -68,9 +68,48 @@ fn base_cookie(auth: &Auth, name: &'static str, value: String) -> Cookie<'static
         .build()
 }
 
+/// Stand-in origin for host-relative addresses (`/github-login/redirect`), which keep the
+/// browser on whatever host name it used (the all-in-one mode serves Deck and the GitHub
+/// simulator from one listener, reachable as `localhost` or `127.0.0.1` alike).
+const RELATIVE_BASE: &str = "http://relative.invalid";
+
+/// Parses an absolute URL or a host-relative path (`/…`); says which it was.
+fn parse_url(s: &str) -> Result<(reqwest::Url, bool), String> {
+    if s.starts_with('/') && !s.starts_with("//") {
+        let u = reqwest::Url::parse(&format!("{RELATIVE_BASE}{s}")).map_err(|e| e.to_string())?;
+        Ok((u, true))
+    } else {
+        Ok((reqwest::Url::parse(s).map_err(|e| e.to_string())?, false))
+    }
+}
+
+/// The URL as given back to the browser: host-relative ones stay relative.
+fn render_url(u: &reqwest::Url, relative: bool) -> String {
+    if !relative {
+        return u.to_string();
+    }
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_owned(),
+    }
+}
+
+/// The GitHub web address for a server-side call: a host-relative `github_web_base` is resolved
+/// against `github_api_base`'s origin.
+fn server_web_base(auth: &Auth) -> String {
+    let web = auth.inner.cfg.github_web_base.trim_end_matches('/');
+    if !web.starts_with('/') {
+        return web.to_owned();
+    }
+    match reqwest::Url::parse(&auth.inner.cfg.github_api_base) {
+        Ok(api) => format!("{}{web}", api.origin().ascii_serialization()),
+        Err(_) => web.to_owned(),
+    }
+}
+
 /// `redirect_url` with `dest=<dest>` added (replacing any), as Prow's `WithFinalRedirectURL`.
 fn callback_url(redirect_url: &str, dest: &str) -> Result<String, String> {
-    let mut u = reqwest::Url::parse(redirect_url)
+    let (mut u, relative) = parse_url(redirect_url)
         .map_err(|e| format!("invalid redirect_url {redirect_url:?}: {e}"))?;
     let kept: Vec<(String, String)> = u
         .query_pairs()
@@ -85,7 +124,7 @@ fn callback_url(redirect_url: &str, dest: &str) -> Result<String, String> {
         }
         q.append_pair("dest", dest);
     }
-    Ok(u.to_string())
+    Ok(render_url(&u, relative))
 }
 
 /// `GET /github-login?dest=<path>`.
@@ -128,8 +167,14 @@ pub(crate) async fn login(
         auth.inner.cfg.github_web_base.trim_end_matches('/')
     );
     let scope = oauth.scopes.join(" ");
+    let relative = authorize.starts_with('/');
+    let absolute = if relative {
+        format!("{RELATIVE_BASE}{authorize}")
+    } else {
+        authorize.clone()
+    };
     let url = match reqwest::Url::parse_with_params(
-        &authorize,
+        &absolute,
         &[
             ("client_id", oauth.client_id.as_str()),
             ("redirect_uri", callback.as_str()),
@@ -160,7 +205,7 @@ pub(crate) async fn login(
     let mut c = base_cookie(&auth, OAUTH_SESSION_COOKIE, value);
     c.set_max_age(cookie::time::Duration::seconds(STATE_TTL_SECS as i64));
     let jar = jar.add(c);
-    (jar, found(url.as_str())).into_response()
+    (jar, found(&render_url(&url, relative))).into_response()
 }
 
 /// `GET /github-login/redirect?code=&state=&dest=`.
@@ -338,10 +383,7 @@ async fn exchange_code(
     code: &str,
     callback: &str,
 ) -> Result<String, String> {
-    let url = format!(
-        "{}/login/oauth/access_token",
-        auth.inner.cfg.github_web_base.trim_end_matches('/')
-    );
+    let url = format!("{}/login/oauth/access_token", server_web_base(auth));
     let resp = auth
         .inner
         .http

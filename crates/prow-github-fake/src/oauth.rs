@@ -285,7 +285,15 @@ async fn authorize(
             "redirect_uri is required (the fake has no registered callback URLs).",
         );
     };
-    let Ok(mut target) = reqwest::Url::parse(&redirect) else {
+    // A host-relative callback (`/github-login/redirect`) keeps the browser on the host name it
+    // used; the all-in-one mode serves the app and this simulator from one listener.
+    let relative = redirect.starts_with('/') && !redirect.starts_with("//");
+    let parsed = if relative {
+        reqwest::Url::parse(&format!("http://relative.invalid{redirect}"))
+    } else {
+        reqwest::Url::parse(&redirect)
+    };
+    let Ok(mut target) = parsed else {
         return html_error(StatusCode::BAD_REQUEST, "redirect_uri is not a URL.");
     };
     let (client_id, login, scope) = (get("client_id"), get("login"), get("scope"));
@@ -306,7 +314,12 @@ async fn authorize(
         }
     }
     tracing::debug!(user = %get("login"), "fake OAuth sign-in");
-    (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
+    let location = match (relative, target.query()) {
+        (false, _) => target.to_string(),
+        (true, Some(q)) => format!("{}?{q}", target.path()),
+        (true, None) => target.path().to_owned(),
+    };
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
 async fn access_token(

@@ -38,6 +38,8 @@ enum Command {
     Tot(Box<prow_controller::cli::TotArgs>),
     /// Print the ProwJob for a job (or create it in the all-in-one store with --create).
     Mkpj(Box<cmd::mkpj::MkpjArgs>),
+    /// The web UI and its JSON API: jobs, Spyglass, histories, Tide, PR dashboard, rerun/abort.
+    Deck(Box<cmd::deck::DeckCmd>),
     /// Reports job states to GitHub (statuses, failure table), Slack and the artifact bucket.
     Crier(Box<prow_crier::cli::CrierArgs>),
     /// Merges PRs that pass their queries and required jobs (pools, batches, `tide` status).
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Sinker(a) => block_on(cmd::components::sinker(*a)),
         Command::Tot(a) => block_on(cmd::components::tot(*a)),
         Command::Mkpj(a) => block_on(cmd::mkpj::run(*a)),
+        Command::Deck(a) => block_on(cmd::deck::run(*a)),
         Command::Crier(a) => block_on(cmd::merging::crier(*a)),
         Command::Tide(a) => block_on(cmd::merging::tide(*a)),
         Command::StatusReconciler(a) => block_on(cmd::merging::status_reconciler(*a)),

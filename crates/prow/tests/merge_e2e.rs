@@ -200,10 +200,14 @@ impl Local {
     }
 
     async fn wait_merged(&self, n: u64) -> Value {
-        eventually(&format!("#{n} merged"), Duration::from_secs(120), || async {
-            let pr = self.pr(n).await;
-            (pr["merged"] == true).then_some(pr)
-        })
+        eventually(
+            &format!("#{n} merged"),
+            Duration::from_secs(120),
+            || async {
+                let pr = self.pr(n).await;
+                (pr["merged"] == true).then_some(pr)
+            },
+        )
         .await
     }
 
@@ -276,10 +280,14 @@ async fn tide_merges_ready_prs_and_crier_reports() {
         desc.contains(" BaseSHA:"),
         "crier's description carries the base SHA Tide reads: {desc:?}"
     );
-    let comments = eventually("one failure table on #3", Duration::from_secs(60), || async {
-        let c = l.report_comments(3).await;
-        (c.len() == 1 && c[0].contains("pull-unit") && c[0].contains("pull-lint")).then_some(c)
-    })
+    let comments = eventually(
+        "one failure table on #3",
+        Duration::from_secs(60),
+        || async {
+            let c = l.report_comments(3).await;
+            (c.len() == 1 && c[0].contains("pull-unit") && c[0].contains("pull-lint")).then_some(c)
+        },
+    )
     .await;
     assert!(
         comments[0].contains("The following test")
@@ -305,7 +313,10 @@ async fn tide_merges_ready_prs_and_crier_reports() {
     l.comment(2, "alice", "/hold").await;
     l.add_labels(2, &["lgtm", "approved"]).await;
     let why = l.wait_status(2, "tide", "pending").await;
-    assert!(why.starts_with("Not mergeable."), "tide status on #2: {why:?}");
+    assert!(
+        why.starts_with("Not mergeable."),
+        "tide status on #2: {why:?}"
+    );
 
     // #3: fix the flake and /retest; the report comment is edited, never duplicated.
     std::fs::write(l.dir.path().join("marker"), "go").unwrap();
@@ -320,7 +331,11 @@ async fn tide_merges_ready_prs_and_crier_reports() {
         },
     )
     .await;
-    assert!(after[0].contains("pull-lint"), "optional failure stays: {}", after[0]);
+    assert!(
+        after[0].contains("pull-lint"),
+        "optional failure stays: {}",
+        after[0]
+    );
 
     // #4 and #5 passed against the old base; made ready together they are tested as one batch
     // on the new base and merged together.

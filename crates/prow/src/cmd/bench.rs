@@ -74,7 +74,10 @@ pub fn run(b: Bench) -> ExitCode {
     match b {
         Bench::Config(a) => run_config(a),
         Bench::Tide(a) => {
-            print!("{}", prow_tide::bench::report(a.job_minutes, a.hours, a.seed));
+            print!(
+                "{}",
+                prow_tide::bench::report(a.job_minutes, a.hours, a.seed)
+            );
             ExitCode::SUCCESS
         }
         Bench::Trigger(a) => {

@@ -27,7 +27,7 @@ use prow_executor::local::{LocalExecutor, LocalOptions};
 use prow_github::GitHub;
 use prow_github::hmac::HmacSecrets;
 use prow_hook::{EventLog, Hook, HookMetrics, PluginDispatch};
-use prow_jobstore::{JobStore, ListParams};
+use prow_jobstore::JobStore;
 use prow_plugins::{Dispatcher, PluginDeps};
 use prow_runtime::{GitHubArgs, InstrumentationArgs, Readiness};
 use tokio_util::sync::CancellationToken;
@@ -61,6 +61,9 @@ pub struct LocalArgs {
     /// HMAC secret file (real GitHub mode); the simulator mode generates one.
     #[arg(long)]
     pub hmac_secret_file: Option<PathBuf>,
+    /// GitHub OAuth app for Deck's login (real GitHub mode; the simulator provides its own).
+    #[arg(long)]
+    pub github_oauth_config_file: Option<PathBuf>,
     /// Seed for the in-process GitHub simulator (used when no GitHub credentials are given).
     #[arg(long)]
     pub seed: Option<PathBuf>,
@@ -107,7 +110,6 @@ fn demo_files(data: &Path) -> anyhow::Result<Paths> {
 
 #[derive(Clone)]
 struct Web {
-    store: Arc<dyn JobStore>,
     artifacts: PathBuf,
 }
 
@@ -288,15 +290,43 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
         )
         .await?
     };
+    // Deck (with Spyglass and login) on the same listener.
+    let deck = super::local_web::deck(
+        super::local_web::LocalDeck {
+            data: &data,
+            store: store.clone(),
+            config: config.clone(),
+            plugins: {
+                let plugins = plugins.clone();
+                Arc::new(move || plugins.load_full())
+            },
+            tide: tide.clone(),
+            hook: hook.clone(),
+            bucket: storage.clone(),
+            github: github.clone(),
+            fake: fake.as_ref(),
+            oauth_file: a.github_oauth_config_file.as_deref(),
+            github_api: match &fake {
+                Some(_) => format!("http://127.0.0.1:{}/fake-github", a.port),
+                None => a
+                    .github
+                    .github_endpoint
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| prow_github::client::DEFAULT_ENDPOINT.to_owned()),
+            },
+            dry_run: a.dry_run,
+        },
+        shutdown.clone(),
+    )
+    .await?;
+
     // HTTP: one listener routed like Prow's ingress.
     let web = Web {
-        store: store.clone(),
         artifacts: artifacts.clone(),
     };
-    let mut app = hook.routes("/hook").merge(
+    let mut app = hook.webhook_routes("/hook").merge(deck.router()).merge(
         Router::new()
-            .route("/", get(index))
-            .route("/prowjobs.js", get(prowjobs_json))
             .route(
                 "/artifacts/",
                 get(|s: State<Web>| artifact(s, UrlPath(String::new()))),
@@ -422,56 +452,11 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
     Ok(())
 }
 
-async fn prowjobs_json(State(web): State<Web>) -> Response {
-    match web.store.list(&ListParams::all()).await {
-        Ok(list) => axum::Json(serde_json::json!({ "items": list.items })).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    }
-}
-
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// A plain job list until Deck lands.
-async fn index(State(web): State<Web>) -> Response {
-    let jobs = match web.store.list(&ListParams::all()).await {
-        Ok(l) => l.items,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    };
-    let mut rows = String::new();
-    for j in jobs.iter().rev() {
-        let pr = j
-            .spec
-            .refs
-            .as_ref()
-            .map(|r| {
-                let pulls: Vec<String> = r.pulls.iter().map(|p| format!("#{}", p.number)).collect();
-                format!("{}/{} {}", r.org, r.repo, pulls.join(","))
-            })
-            .unwrap_or_default();
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            esc(j.status.state.as_str()),
-            esc(&j.spec.job),
-            esc(j.spec.job_type.map(|t| t.as_str()).unwrap_or("")),
-            esc(&pr),
-            esc(&j.status.build_id),
-            esc(&j.status.description),
-        ));
-    }
-    Html(format!(
-        "<!doctype html><title>Prow</title><h1>Prow (local)</h1>\
-         <p>{} jobs. Artifacts under <a href=\"/artifacts/\">/artifacts/</a>; JSON at \
-         <a href=\"/prowjobs.js\">/prowjobs.js</a>.</p>\
-         <table border=1 cellpadding=4><tr><th>state</th><th>job</th><th>type</th><th>refs</th>\
-         <th>build</th><th>description</th></tr>\n{rows}</table>",
-        jobs.len()
-    ))
-    .into_response()
 }
 
 /// Serves files (and directory listings) of the local bucket.
