@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fresh-machine demo: builds `prow`, validates the example deployment in examples/, then starts
 # the all-in-one `prow local` on its embedded default (GitHub simulator, hook + plugins, job
-# controller running jobs as local processes, SQLite store, artifacts on disk) and plays a review
-# through the simulator's REST API: /lgtm, /approve, /hold, /test all. It prints what the plugins
-# did and the jobs that ran, then keeps serving http://localhost:8080/ until Ctrl-C
-# (DEMO_EXIT=1 stops right away instead).
+# controller running jobs as local processes, crier, tide, Deck, SQLite store, artifacts on disk)
+# and plays a review through the simulator's REST API: /lgtm, /approve, /hold, /test all, then
+# /hold cancel so Tide merges the PR. It prints what the plugins did, the jobs that ran, the
+# commit statuses crier wrote and the merge, then keeps serving Deck at http://127.0.0.1:8080/
+# until Ctrl-C (DEMO_EXIT=1 stops right away instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v cargo >/dev/null 2>&1; then
@@ -14,8 +15,12 @@ fi
 for tool in curl git; do
   command -v "$tool" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$tool"; }
 done
-cargo build --release -p prow
-PROW=./target/release/prow
+if [ -n "${PROW_BIN:-}" ]; then
+  PROW=$PROW_BIN   # an already-built binary (used to check this script quickly)
+else
+  cargo build --release -p prow
+  PROW=./target/release/prow
+fi
 PORT=${PORT:-8080}
 
 echo "== prow checkconfig --strict (examples/)"
@@ -48,15 +53,32 @@ echo "== labels now: $(labels)"
 echo "== bot comments:"
 api alice "$GH/repos/example-org/example-repo/issues/1/comments" | grep -o '"body": *"[^"]\{0,90\}' | sed 's/"body": *"/   /'
 echo "== jobs (waiting for them to finish):"
+jobs_json() { curl -s "http://127.0.0.1:$PORT/prowjobs.js"; }
 for _ in $(seq 60); do
-  curl -s "http://127.0.0.1:$PORT/prowjobs.js" | grep -q '"state":"\(triggered\|pending\)"' || break
+  jobs_json | grep -q '"state":"\(triggered\|pending\)"' || break
   sleep 1
 done
-curl -s "http://127.0.0.1:$PORT/" | grep -o '<tr><td>[a-z]*</td><td>[^<]*' | sed 's/<tr><td>/   /; s/<\/td><td>/  /'
+jobs_json | grep -o '"job":"[^"]*"\|"state":"[^"]*"' | sed 's/"job":"//; s/"state":"//; s/"$//' | paste - - | sed 's/^/   /'
+comment alice "/hold cancel"
+echo "== waiting for Tide to merge PR #1 (sync every 30s)..."
+merged=no
+for _ in $(seq 120); do
+  if api alice "$GH/repos/example-org/example-repo/pulls/1" | grep -q '"merged": *true'; then merged=yes; break; fi
+  sleep 1
+done
+echo "   merged: $merged"
+head_sha=$(api alice "$GH/repos/example-org/example-repo/pulls/1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["head"]["sha"])')
+echo "== commit statuses on the PR head (written by crier and tide):"
+api alice "$GH/repos/example-org/example-repo/commits/$head_sha/status" | python3 -c '
+import json, sys
+for st in json.load(sys.stdin).get("statuses", []):
+    print("   %-20s %-8s %s" % (st["context"], st["state"], st["description"].replace("\u2001", "").strip()))
+' || true
 echo "== artifacts (Prow's bucket layout, file://$DATA/artifacts):"
 (cd "$DATA/artifacts" && find pr-logs logs -type f 2>/dev/null | sort | sed 's/^/   /' | head -20)
 if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
 echo
-echo "prow local is serving http://localhost:$PORT/ (jobs, /artifacts/, /prowjobs.js);"
+echo "prow local is serving Deck at http://127.0.0.1:$PORT/ (jobs, Spyglass, /tide, /pr after"
+echo "logging in as a seeded user through the simulator, /command-help, /artifacts/);"
 echo "the simulated GitHub is at $GH (tokens in examples/fake-github-seed.yaml). Ctrl-C to stop."
 wait

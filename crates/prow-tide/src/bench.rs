@@ -1,7 +1,8 @@
 //! Merge-queue simulation driving the real decision core ([`crate::core::sync_subpool_with`])
 //! on a virtual clock: a saturated queue of ready PRs, jobs that take a fixed time `T` and fail
 //! independently per PR with probability `p` (seeded RNG). Reports merges per hour and CI runs
-//! per merged PR, next to the closed forms of `docs/peers.md` §4.3.
+//! per merged PR, next to the closed forms of `docs/peers.md` §4.3. [`e2e`] runs the same model
+//! through the real Tide shell over the GitHub simulator.
 //!
 //! Model: every PR needs one required presubmit; a run over a set of PRs (a serial presubmit or a
 //! batch) fails if any of its PRs fails (independent draws per run, so failures behave like
@@ -18,6 +19,9 @@ use crate::core::{
     sync_subpool_with,
 };
 use crate::model::Pr;
+
+pub mod e2e;
+pub use e2e::{E2eParams, report_e2e, report_e2e_blocking, simulate_e2e};
 
 /// Simulation parameters.
 #[derive(Clone, Debug)]
@@ -264,18 +268,23 @@ pub fn report(job_minutes: u64, hours: u64, seed: u64) -> String {
                 seed,
                 ..Default::default()
             });
-            let l = match limit {
-                0 => "unlimited".to_owned(),
-                -1 => "off".to_owned(),
-                n => n.to_string(),
-            };
-            out.push_str(&format!(
-                "{:<5} {:<12} {:>8.2}  {:>13.2}  {:>14.2}  {:>16.2}\n",
-                p, l, r.merges_per_hour, r.ci_runs_per_merge, r.serial_formula, r.batch_formula
-            ));
+            out.push_str(&row(&r));
         }
     }
     out
+}
+
+/// One table row of [`report`] / [`report_e2e`].
+fn row(r: &BenchResult) -> String {
+    let l = match r.batch_size_limit {
+        0 => "unlimited".to_owned(),
+        -1 => "off".to_owned(),
+        n => n.to_string(),
+    };
+    format!(
+        "{:<5} {:<12} {:>8.2}  {:>13.2}  {:>14.2}  {:>16.2}\n",
+        r.p, l, r.merges_per_hour, r.ci_runs_per_merge, r.serial_formula, r.batch_formula
+    )
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 //! - [`github`]: GraphQL search, merges, statuses, blockers (I/O);
 //! - [`sync`]: the sync and status controllers, history, metrics;
 //! - [`http`]: `GET /` and `GET /history`; [`cli`]: `prow tide`;
-//! - [`bench`]: a merge-queue simulation driving the real core.
+//! - [`bench`](mod@bench): a merge-queue simulation driving the real core; [`bench::e2e`] runs it through
+//!   the whole shell over the GitHub simulator.
 
 pub mod bench;
 pub mod cli;

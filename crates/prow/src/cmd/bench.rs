@@ -33,6 +33,10 @@ pub struct TideBenchArgs {
     /// RNG seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Drive the real Tide sync over the GitHub simulator and a job store (virtual clock)
+    /// instead of the decision core alone; use ~48–96 hours.
+    #[arg(long)]
+    pub simulator: bool,
 }
 
 /// `prow bench trigger` flags.
