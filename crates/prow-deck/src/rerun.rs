@@ -67,23 +67,12 @@ pub fn latest_spec(cfg: &prow_config::Config, pj: &ProwJob) -> Result<SpecAndMet
         Some(ProwJobType::Presubmit) => {
             let refs = verify_refs(pj.spec.refs.as_ref())?;
             let org_repo = refs.org_repo();
-            let mut found = false;
-            let mut result = None;
-            for p in cfg.jobs.presubmits_for(&org_repo) {
-                if &p.base.name != name {
-                    continue;
-                }
-                found = true;
-                if p.could_run(&refs.base_ref) {
-                    if result.is_some() {
-                        return Err(format!(
-                            "{name} matches multiple prow jobs from orgRepo {org_repo:?}"
-                        ));
-                    }
-                    result = Some(p);
-                }
-            }
-            let p = result.ok_or_else(|| not_found(found, name, &org_repo))?;
+            let p = unique_match(
+                cfg.jobs.presubmits_for(&org_repo),
+                name,
+                &org_repo,
+                |p| (&p.base.name, p.could_run(&refs.base_ref)),
+            )?;
             Ok((
                 pjutil::presubmit_spec(p, refs.clone()),
                 p.base.labels.clone(),
@@ -93,23 +82,12 @@ pub fn latest_spec(cfg: &prow_config::Config, pj: &ProwJob) -> Result<SpecAndMet
         Some(ProwJobType::Postsubmit) => {
             let refs = verify_refs(pj.spec.refs.as_ref())?;
             let org_repo = refs.org_repo();
-            let mut found = false;
-            let mut result = None;
-            for p in cfg.jobs.postsubmits_for(&org_repo) {
-                if &p.base.name != name {
-                    continue;
-                }
-                found = true;
-                if p.could_run(&refs.base_ref) {
-                    if result.is_some() {
-                        return Err(format!(
-                            "{name} matches multiple prow jobs from orgRepo {org_repo:?}"
-                        ));
-                    }
-                    result = Some(p);
-                }
-            }
-            let p = result.ok_or_else(|| not_found(found, name, &org_repo))?;
+            let p = unique_match(
+                cfg.jobs.postsubmits_for(&org_repo),
+                name,
+                &org_repo,
+                |p| (&p.base.name, p.could_run(&refs.base_ref)),
+            )?;
             Ok((
                 pjutil::postsubmit_spec(p, refs.clone()),
                 p.base.labels.clone(),
@@ -121,6 +99,34 @@ pub fn latest_spec(cfg: &prow_config::Config, pj: &ProwJob) -> Result<SpecAndMet
             other.map(ProwJobType::as_str).unwrap_or("")
         )),
     }
+}
+
+/// The one job named `name` that could run on the refs' branch (Prow refuses ambiguity).
+/// `key` gives a job's name and whether its branch filters admit the base ref.
+fn unique_match<'a, J: 'a>(
+    jobs: impl IntoIterator<Item = &'a J>,
+    name: &str,
+    org_repo: &str,
+    key: impl Fn(&J) -> (&String, bool),
+) -> Result<&'a J, String> {
+    let mut found = false;
+    let mut result = None;
+    for j in jobs {
+        let (job_name, could_run) = key(j);
+        if job_name != name {
+            continue;
+        }
+        found = true;
+        if could_run {
+            if result.is_some() {
+                return Err(format!(
+                    "{name} matches multiple prow jobs from orgRepo {org_repo:?}"
+                ));
+            }
+            result = Some(j);
+        }
+    }
+    result.ok_or_else(|| not_found(found, name, org_repo))
 }
 
 fn not_found(found: bool, name: &str, org_repo: &str) -> String {
