@@ -67,12 +67,9 @@ pub fn latest_spec(cfg: &prow_config::Config, pj: &ProwJob) -> Result<SpecAndMet
         Some(ProwJobType::Presubmit) => {
             let refs = verify_refs(pj.spec.refs.as_ref())?;
             let org_repo = refs.org_repo();
-            let p = unique_match(
-                cfg.jobs.presubmits_for(&org_repo),
-                name,
-                &org_repo,
-                |p| (&p.base.name, p.could_run(&refs.base_ref)),
-            )?;
+            let p = unique_match(cfg.jobs.presubmits_for(&org_repo), name, &org_repo, |p| {
+                (&p.base.name, p.could_run(&refs.base_ref))
+            })?;
             Ok((
                 pjutil::presubmit_spec(p, refs.clone()),
                 p.base.labels.clone(),
@@ -82,12 +79,9 @@ pub fn latest_spec(cfg: &prow_config::Config, pj: &ProwJob) -> Result<SpecAndMet
         Some(ProwJobType::Postsubmit) => {
             let refs = verify_refs(pj.spec.refs.as_ref())?;
             let org_repo = refs.org_repo();
-            let p = unique_match(
-                cfg.jobs.postsubmits_for(&org_repo),
-                name,
-                &org_repo,
-                |p| (&p.base.name, p.could_run(&refs.base_ref)),
-            )?;
+            let p = unique_match(cfg.jobs.postsubmits_for(&org_repo), name, &org_repo, |p| {
+                (&p.base.name, p.could_run(&refs.base_ref))
+            })?;
             Ok((
                 pjutil::postsubmit_spec(p, refs.clone()),
                 p.base.labels.clone(),
