@@ -15,16 +15,20 @@ use prow_pod_utils::upload::{GcsUploadOptions, Source, Targets, assemble_targets
 use prow_storage::upload::{UploadPolicy, upload_bytes, upload_file};
 use prow_storage::{PutOptions, Storage};
 
-/// The gcsupload options for a job writing into `storage`: the job's storage configuration,
-/// with the bucket replaced by the store's URL (that is where the objects really go, and what
-/// the presubmit alias must point at) and an unknown path strategy read as `explicit`.
+/// The gcsupload options for a job writing into `storage`: the job's storage configuration
+/// (its bucket names the alias target, as in Prow, so Deck's job history and Spyglass links
+/// use the configured bucket; the objects themselves go to `storage`, which the all-in-one mode
+/// serves for every bucket name), the store's URL when the job names no bucket, and an unknown
+/// path strategy read as `explicit`.
 pub fn upload_options(
     storage: &dyn Storage,
     cfg: Option<&GcsConfiguration>,
     items: Vec<String>,
 ) -> GcsUploadOptions {
     let mut cfg = cfg.cloned().unwrap_or_default();
-    cfg.bucket = storage.url().to_string();
+    if cfg.bucket.is_empty() {
+        cfg.bucket = storage.url().to_string();
+    }
     cfg.local_output_dir = String::new();
     if gcs::RepoPathBuilder::for_config(&cfg).is_none() {
         cfg.path_strategy = gcs::PATH_STRATEGY_EXPLICIT.to_string();
