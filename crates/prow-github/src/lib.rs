@@ -18,12 +18,53 @@ pub use client::{Auth, Client, ClientConfig};
 pub use error::{GitHubError, Result};
 pub use types::*;
 
-/// The GitHub operations Prow uses. `org`/`repo` are the owner login and repository name.
-///
-/// Methods are grown as components need them; each one maps onto one documented REST route (or a
-/// paginated walk of one), named after Prow's Go client where it has an equivalent.
-#[async_trait]
-pub trait GitHub: Send + Sync {
+/// Defines [`GitHub`], [`Forward`] and the blanket `impl GitHub for T: Forward` from one list of
+/// operations, so the three can never disagree.
+macro_rules! github_operations {
+    ($(
+        $(#[$doc:meta])*
+        async fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty;
+    )*) => {
+        /// The GitHub operations Prow uses. `org`/`repo` are the owner login and repository name.
+        ///
+        /// Methods are grown as components need them; each one maps onto one documented REST
+        /// route (or a paginated walk of one), named after Prow's Go client where it has an
+        /// equivalent.
+        #[async_trait]
+        pub trait GitHub: Send + Sync {
+            $(
+                $(#[$doc])*
+                async fn $name(&self $(, $arg: $ty)*) -> $ret;
+            )*
+        }
+
+        /// A [`GitHub`] that hands every operation to [`Forward::target`] unless it overrides
+        /// it: wrappers (test doubles, call tracking, fault injection) implement only what they
+        /// change, and every `Forward` type is a `GitHub`.
+        #[async_trait]
+        pub trait Forward: Send + Sync {
+            /// Where operations that are not overridden go.
+            fn target(&self) -> &dyn GitHub;
+            $(
+                $(#[$doc])*
+                async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    self.target().$name($($arg),*).await
+                }
+            )*
+        }
+
+        #[async_trait]
+        impl<T: Forward + ?Sized> GitHub for T {
+            $(
+                async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    Forward::$name(self $(, $arg)*).await
+                }
+            )*
+        }
+    };
+}
+
+github_operations! {
     /// `GET /user`: the identity behind the credentials (the bot).
     async fn bot_user(&self) -> Result<User>;
 
