@@ -9,7 +9,7 @@ fn corpus() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
     assert!(
         p.join("kubernetes-test-infra/config/jobs").is_dir(),
-        "test corpus missing at {} (see /work/shared/corpus/README)",
+        "test corpus missing at {} (shared/ must sit beside the checkout; see shared/corpus/README)",
         p.display()
     );
     p
