@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use prow_config::ConfigAgent;
-
 /// Flags of `prow deck`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeckCmd {
@@ -22,9 +20,7 @@ pub struct DeckCmd {
 pub async fn run(a: DeckCmd) -> anyhow::Result<()> {
     prow_runtime::init_tracing(true);
     let shutdown = prow_runtime::shutdown_on_signals();
-    let agent =
-        ConfigAgent::start(a.deck.config.load_options()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ns = agent.config().prow.prowjob_namespace.clone();
+    let ns = super::jobstore::namespace(&a.deck.config)?;
     let store = super::jobstore::open(&a.job_store, &ns, a.kubeconfig.as_deref()).await?;
     let deps = prow_deck::cli::DeckRunDeps {
         store,

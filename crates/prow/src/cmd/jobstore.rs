@@ -51,3 +51,22 @@ pub async fn open(
     }
     anyhow::bail!("unknown --job-store {spec:?}: want kube, sqlite:PATH or memory")
 }
+
+/// `prowjob_namespace` from config.yaml alone (Prow's default `default`), for components whose
+/// library entry loads the full config itself: opening the job store must not load it twice.
+pub fn namespace(config: &prow_runtime::ConfigArgs) -> anyhow::Result<String> {
+    #[derive(serde::Deserialize)]
+    struct Ns {
+        #[serde(default)]
+        prowjob_namespace: Option<String>,
+    }
+    let path = &config.config_path;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let ns: Ns =
+        serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(ns
+        .prowjob_namespace
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".to_owned()))
+}

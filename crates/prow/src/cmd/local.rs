@@ -154,7 +154,8 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
             .map_err(|e| anyhow::anyhow!("{e}"))?,
     );
 
-    // GitHub: real when credentials are given, else the simulator.
+    // GitHub: real when credentials are given, else the simulator, served on this listener.
+    let sim_base = format!("http://127.0.0.1:{}/fake-github", a.port);
     let real = a.github.github_token_path.is_some() || a.github.github_app_id.is_some();
     let (github, secrets, fake): (
         Arc<dyn GitHub>,
@@ -188,8 +189,7 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
         let fake = prow_github_fake::FakeGitHub::from_seed(parsed)?;
         let secret = uuid::Uuid::new_v4().to_string();
         fake.set_webhook(&format!("http://127.0.0.1:{}/hook", a.port), &secret);
-        let web = format!("http://127.0.0.1:{}/fake-github", a.port);
-        fake.set_base_urls(&web, &web);
+        fake.set_base_urls(&sim_base, &sim_base);
         (
             Arc::new(fake.client(&bot)),
             HmacSecrets::Single(secret),
@@ -307,7 +307,7 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
             fake: fake.as_ref(),
             oauth_file: a.github_oauth_config_file.as_deref(),
             github_api: match &fake {
-                Some(_) => format!("http://127.0.0.1:{}/fake-github", a.port),
+                Some(_) => sim_base.clone(),
                 None => a
                     .github
                     .github_endpoint

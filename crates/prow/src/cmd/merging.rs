@@ -31,9 +31,7 @@ pub async fn status_reconciler(
     prow_runtime::init_tracing(true);
     let shutdown = prow_runtime::shutdown_on_signals();
     let registry = prow_runtime::new_registry();
-    // The namespace comes from config.yaml; read it once here (the library reloads config).
-    let agent = ConfigAgent::start(a.config.load_options()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ns = agent.config().prow.prowjob_namespace.clone();
+    let ns = super::jobstore::namespace(&a.config)?;
     let store = super::jobstore::open(&a.job_store, &ns, a.kubeconfig.as_deref()).await?;
     prow_status_reconciler::cli::run(
         a,
@@ -47,8 +45,7 @@ pub async fn status_reconciler(
 pub async fn crier(a: prow_crier::cli::CrierArgs) -> anyhow::Result<()> {
     prow_runtime::init_tracing(true);
     let shutdown = prow_runtime::shutdown_on_signals();
-    let agent = ConfigAgent::start(a.config.load_options()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ns = agent.config().prow.prowjob_namespace.clone();
+    let ns = super::jobstore::namespace(&a.config)?;
     let store = super::jobstore::open(&a.job_store, &ns, a.kubeconfig.as_deref()).await?;
     prow_crier::cli::run_with_store(a, store, shutdown).await
 }
