@@ -71,6 +71,13 @@ pub struct HookArgs {
     /// Event log durability: full or normal.
     #[arg(long, default_value = "full")]
     pub durability: prow_hook::eventlog::Durability,
+    /// Closed loop instead of a fixed rate: send this many events as fast as `--concurrency`
+    /// senders can, then check every acknowledged event was handled exactly once.
+    #[arg(long)]
+    pub events: Option<usize>,
+    /// Parallel senders for `--events`.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
 }
 
 /// Dispatch to the chosen benchmark.
@@ -126,6 +133,38 @@ fn run_hook(a: HookArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", payload_path.display()))?;
     let dir = tempfile::tempdir()?;
     let rt = tokio::runtime::Runtime::new()?;
+    if let Some(events) = a.events {
+        let r = rt.block_on(prow_hook::bench::max_rate(
+            dir.path(),
+            &a.event_type,
+            payload,
+            events,
+            a.concurrency,
+            a.durability,
+        ))?;
+        println!(
+            "hook max rate ({:?} durability, {} senders): {} sent, {} acked ({:.0}/s), {} errors; ack p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; handled {} (drained {:.0} ms after the burst), lost {}, handled twice {}",
+            a.durability,
+            a.concurrency,
+            r.sent,
+            r.acked,
+            r.ack_rate,
+            r.errors,
+            r.p50_ms,
+            r.p99_ms,
+            r.max_ms,
+            r.processed,
+            r.drain_ms,
+            r.lost,
+            r.duplicates
+        );
+        anyhow::ensure!(
+            r.lost == 0,
+            "{} acknowledged events were never handled",
+            r.lost
+        );
+        return Ok(());
+    }
     let report = rt.block_on(prow_hook::bench::ack_latency(
         dir.path(),
         std::sync::Arc::new(prow_hook::NoPlugins),
