@@ -11,6 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{Dispatch, EventLog, Hook, HookMetrics};
 
+/// GitHub's example `issue_comment` payload (see `testdata/README.md`), the benchmarks' default.
+pub const SAMPLE_ISSUE_COMMENT: &[u8] = include_bytes!("../testdata/issue_comment.json");
+
 /// Latency summary in milliseconds.
 #[derive(Debug, Clone)]
 pub struct AckReport {

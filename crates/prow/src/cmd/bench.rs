@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context as _;
 use prow_config::LoadOptions;
 
 /// Which benchmark.
@@ -62,7 +63,7 @@ pub struct HookArgs {
     /// Seconds to run.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
-    /// Payload file (default: the corpus issue_comment example).
+    /// Payload file (default: GitHub's example issue_comment payload, built in).
     #[arg(long)]
     pub payload: Option<PathBuf>,
     /// Event type of the payload.
@@ -124,13 +125,10 @@ pub fn run(b: Bench) -> ExitCode {
 }
 
 fn run_hook(a: HookArgs) -> anyhow::Result<()> {
-    let payload_path = a.payload.unwrap_or_else(|| {
-        PathBuf::from(
-            "../shared/corpus/github-webhooks/payload-examples/issue_comment/created.payload.json",
-        )
-    });
-    let payload = std::fs::read(&payload_path)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", payload_path.display()))?;
+    let payload = match &a.payload {
+        Some(p) => std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        None => prow_hook::bench::SAMPLE_ISSUE_COMMENT.to_vec(),
+    };
     let dir = tempfile::tempdir()?;
     let rt = tokio::runtime::Runtime::new()?;
     if let Some(events) = a.events {
