@@ -90,15 +90,22 @@ pub struct AssignChanges {
     pub add: Vec<String>,
     /// Logins to remove, in first-mention order.
     pub remove: Vec<String>,
+    /// The comment named more than [`crate::MAX_COMMANDS_PER_KIND`] logins; the rest were
+    /// dropped.
+    pub truncated: bool,
 }
 
 /// Resolves all commands of `kind` in `body` into logins to add and remove.
 /// `commenter` stands in for commands without arguments. A login mentioned
 /// several times takes the direction of its last mention (logins are
-/// compared exactly, as in Prow).
+/// compared exactly, as in Prow). At most [`crate::MAX_COMMANDS_PER_KIND`]
+/// distinct logins are kept.
 #[must_use]
 pub fn changes(body: &str, kind: AssignKind, commenter: &str) -> AssignChanges {
+    // Login → index in `seen`: a comment can name tens of thousands of logins.
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut seen: Vec<(String, bool)> = Vec::new();
+    let mut truncated = false;
     for cmd in parse(body).into_iter().filter(|c| c.kind == kind) {
         let logins = if cmd.targets.is_empty() {
             vec![commenter.to_owned()]
@@ -106,9 +113,13 @@ pub fn changes(body: &str, kind: AssignKind, commenter: &str) -> AssignChanges {
             cmd.targets
         };
         for login in logins {
-            match seen.iter_mut().find(|(l, _)| *l == login) {
-                Some(entry) => entry.1 = !cmd.remove,
-                None => seen.push((login, !cmd.remove)),
+            match index.get(&login) {
+                Some(&i) => seen[i].1 = !cmd.remove,
+                None if seen.len() >= crate::MAX_COMMANDS_PER_KIND => truncated = true,
+                None => {
+                    index.insert(login.clone(), seen.len());
+                    seen.push((login, !cmd.remove));
+                }
             }
         }
     }
@@ -116,6 +127,7 @@ pub fn changes(body: &str, kind: AssignKind, commenter: &str) -> AssignChanges {
     AssignChanges {
         add: add.into_iter().map(|(l, _)| l).collect(),
         remove: remove.into_iter().map(|(l, _)| l).collect(),
+        truncated,
     }
 }
 

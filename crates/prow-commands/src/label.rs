@@ -70,6 +70,8 @@ pub struct LabelCommands {
     pub custom_add: Vec<CustomLabel>,
     /// `/remove-label <l>` commands (same restriction).
     pub custom_remove: Vec<CustomLabel>,
+    /// One of the lists had more than [`crate::MAX_COMMANDS_PER_KIND`] entries and was cut.
+    pub truncated: bool,
 }
 
 impl LabelCommands {
@@ -83,7 +85,8 @@ impl LabelCommands {
     }
 }
 
-/// Parses a comment body the way the label plugin does.
+/// Parses a comment body the way the label plugin does, keeping at most
+/// [`crate::MAX_COMMANDS_PER_KIND`] labels in each list.
 #[must_use]
 pub fn parse(body: &str) -> LabelCommands {
     let mut out = LabelCommands::default();
@@ -108,6 +111,11 @@ pub fn parse(body: &str) -> LabelCommands {
             _ => {}
         }
     }
+    // Bitwise `|`: every list is cut, not only the first one over.
+    out.truncated = crate::keep_first(&mut out.add)
+        | crate::keep_first(&mut out.remove)
+        | crate::keep_first(&mut out.custom_add)
+        | crate::keep_first(&mut out.custom_remove);
     out
 }
 

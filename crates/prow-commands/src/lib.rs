@@ -26,6 +26,28 @@ pub use milestone::MilestoneTarget;
 pub use misc::StageName;
 pub use text::Located;
 
+/// The most commands (or values, for commands that take several) of one kind a plugin acts on
+/// per comment. Prow has no limit, but one comment can hold thousands of commands (GitHub
+/// allows 65 536 characters), and acting on each one is thousands of GitHub calls and a reply
+/// listing them all: the family parsers keep the first ones and say they dropped the rest.
+pub const MAX_COMMANDS_PER_KIND: usize = 100;
+
+/// The sentence a reply adds, once, when a comment had more than [`MAX_COMMANDS_PER_KIND`]
+/// commands of a kind (`what`, e.g. "label commands").
+#[must_use]
+pub fn truncation_note(what: &str) -> String {
+    format!(
+        "This comment has more than {MAX_COMMANDS_PER_KIND} {what}; only the first {MAX_COMMANDS_PER_KIND} were acted on."
+    )
+}
+
+/// Keeps the first [`MAX_COMMANDS_PER_KIND`] items; whether any were dropped.
+pub(crate) fn keep_first<T>(items: &mut Vec<T>) -> bool {
+    let over = items.len() > MAX_COMMANDS_PER_KIND;
+    items.truncate(MAX_COMMANDS_PER_KIND);
+    over
+}
+
 /// Every chat-ops command this crate recognises.
 ///
 /// Each variant is produced exactly when the owning plugin (see

@@ -108,7 +108,11 @@ pub fn parse(body: &str) -> LifecycleCommands {
     LifecycleCommands {
         reopen: REOPEN.is_match(body),
         close,
-        labels: lifecycle_matches(body).map(|l| l.command).collect(),
+        // Only eight states exist; more commands than that only repeat them.
+        labels: lifecycle_matches(body)
+            .map(|l| l.command)
+            .take(crate::MAX_COMMANDS_PER_KIND)
+            .collect(),
     }
 }
 

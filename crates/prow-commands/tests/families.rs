@@ -59,6 +59,7 @@ fn assign_last_mention_wins() {
         AssignChanges {
             add: s(&["b"]),
             remove: s(&["a"]),
+            truncated: false,
         }
     );
     assert_eq!(
@@ -66,6 +67,7 @@ fn assign_last_mention_wins() {
         AssignChanges {
             add: s(&["me"]),
             remove: vec![],
+            truncated: false,
         }
     );
     assert_eq!(
@@ -73,6 +75,7 @@ fn assign_last_mention_wins() {
         AssignChanges {
             add: vec![],
             remove: s(&["x"]),
+            truncated: false,
         }
     );
     assert!(assign::has_cc_command("Fixes stuff\n/cc @org/team"));
@@ -194,4 +197,60 @@ fn plugin_names() {
     assert_eq!(Command::HoldCancel.plugin(), "hold");
     assert_eq!(Command::Skip.plugin(), "skip");
     assert_eq!(Command::Close.plugin(), "lifecycle");
+}
+
+#[test]
+fn commands_per_comment_are_bounded() {
+    use prow_commands::MAX_COMMANDS_PER_KIND as MAX;
+    // 100 000 `/label` lines: only the first MAX are kept, and the cut is reported.
+    let body = (0..100_000)
+        .map(|i| format!("/label l{i}\n"))
+        .collect::<String>();
+    let l = label::parse(&body);
+    assert_eq!(l.custom_add.len(), MAX);
+    assert_eq!(l.custom_add[0].label, "l0");
+    assert_eq!(l.custom_add[MAX - 1].label, format!("l{}", MAX - 1));
+    assert!(l.truncated);
+    // Each kind has its own budget: a `/kind` after thousands of `/label`s still counts.
+    let l = label::parse(&format!("{body}/kind bug\n"));
+    assert_eq!(l.add, s(&["kind/bug"]));
+    // Many values on one line count one by one.
+    let many = format!(
+        "/kind {}",
+        (0..500)
+            .map(|i| format!("k{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let l = label::parse(&many);
+    assert_eq!((l.add.len(), l.truncated), (MAX, true));
+    // Exactly MAX is not a cut.
+    let exact = (0..MAX)
+        .map(|i| format!("/label l{i}\n"))
+        .collect::<String>();
+    assert!(!label::parse(&exact).truncated);
+
+    // Assign: distinct logins are bounded (and resolving them is linear, not quadratic).
+    let logins = (0..50_000)
+        .map(|i| format!("u{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let started = std::time::Instant::now();
+    let c = assign::changes(&format!("/assign {logins}"), AssignKind::Assign, "me");
+    assert_eq!((c.add.len(), c.truncated), (MAX, true));
+    assert_eq!(c.add[0], "u0");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    // A login already kept still changes direction after the cap is reached.
+    let c = assign::changes(
+        &format!("/assign {logins}\n/unassign @u0"),
+        AssignKind::Assign,
+        "me",
+    );
+    assert_eq!(c.remove, s(&["u0"]));
+    assert_eq!(c.add.len(), MAX - 1);
+
+    // Lifecycle: repeated commands are bounded.
+    let body = "/lifecycle stale\n".repeat(10_000);
+    assert_eq!(lifecycle::parse(&body).labels.len(), MAX);
+    assert!(prow_commands::truncation_note("label commands").contains("first 100"));
 }

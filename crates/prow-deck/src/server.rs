@@ -35,6 +35,9 @@ pub const MAX_PAGE_ROWS: usize = 5000;
 /// Seconds between the jobs page's refreshes.
 pub const REFRESH_SECS: u64 = 30;
 
+/// The largest request body any Deck route buffers (forms and small JSON only).
+pub const MAX_REQUEST_BODY: usize = 1024 * 1024;
+
 /// Injected clock.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
@@ -99,7 +102,8 @@ impl Deck {
         Ok(())
     }
 
-    /// Deck's router, with the Spyglass and auth routers merged in.
+    /// Deck's router, with the Spyglass and auth routers merged in. Request bodies over
+    /// [`MAX_REQUEST_BODY`] are refused with 413.
     pub fn router(&self) -> Router {
         let mut r = Router::new()
             .route("/", get(jobs_page))
@@ -150,6 +154,9 @@ impl Deck {
             Some(auth) => auth.wrap(r),
             None => r,
         };
+        // Deck's forms (rerun, abort, PR status queries) are small; cap what any extractor
+        // buffers well below axum's 2 MiB default.
+        let r = r.layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY));
         // Gzip for clients that ask (the job list JSON compresses ~10x).
         r.layer(tower_http::compression::CompressionLayer::new())
     }

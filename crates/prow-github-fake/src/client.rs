@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine;
+use prow_github::limits::cap_body;
 use prow_github::{
     BranchProtection, CombinedStatus, DraftReview, GitHub, GitHubError, Issue, IssueComment,
     IssueEvent, Label, MergeDetails, PullRequest, PullRequestChange, Repo, RepositoryCommit,
@@ -16,7 +17,8 @@ use crate::core::{Core, IssuePatch, ReviewInput};
 
 /// A [`GitHub`] client acting as one user of a [`crate::FakeGitHub`]. It calls the same
 /// operations as the HTTP routes and decodes the same JSON, so it behaves exactly like the real
-/// client talking to [`crate::router`].
+/// client talking to [`crate::router`]; like the real client, it cuts bodies it writes to
+/// GitHub's limit ([`prow_github::limits::cap_body`]), which the simulator enforces.
 #[derive(Clone)]
 pub struct FakeClient {
     core: Arc<Core>,
@@ -258,7 +260,8 @@ impl GitHub for FakeClient {
         number: u64,
         body: &str,
     ) -> Result<IssueComment> {
-        let b = own(body);
+        // Like the real client: cut to GitHub's limit rather than have the write refused.
+        let b = cap_body(body).into_owned();
         self.in_repo(org, repo, move |c, me, o, r| {
             c.create_comment(me, o, r, number, &b)
         })
@@ -267,7 +270,7 @@ impl GitHub for FakeClient {
     }
 
     async fn edit_comment(&self, org: &str, repo: &str, id: u64, body: &str) -> Result<()> {
-        let b = own(body);
+        let b = cap_body(body).into_owned();
         self.in_repo(org, repo, move |c, me, o, r| {
             c.edit_comment(me, o, r, id, &b)
         })
@@ -296,7 +299,7 @@ impl GitHub for FakeClient {
         review: &DraftReview,
     ) -> Result<Review> {
         let input = ReviewInput {
-            body: review.body.clone(),
+            body: cap_body(&review.body).into_owned(),
             event: review.event.clone(),
             commit_id: review.commit_id.clone(),
             comments: Vec::new(),

@@ -30,6 +30,10 @@ use crate::core::{
 
 const DOCS: &str = "https://docs.github.com/rest";
 const DEFAULT_PER_PAGE: usize = 30;
+/// The largest request body the simulator buffers (413 beyond): room for a comment GitHub
+/// would refuse as too long (so callers see GitHub's 422, not a 413) and for file writes
+/// through the contents API.
+pub const MAX_REQUEST_BODY: usize = 4 * 1024 * 1024;
 const MAX_PER_PAGE: usize = 100;
 
 /// The authenticated user of a request.
@@ -304,6 +308,28 @@ async fn api_headers(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// GitHub's 422 for a body over its limit, naming the `resource` (`IssueComment`, `Issue`,
+/// `PullRequest`…); other results pass through.
+fn validated(resource: &str, res: Res) -> Res {
+    match res {
+        Err(ApiError(e)) if e == crate::core::body_too_long_error() => {
+            let body = json!({
+                "message": "Validation Failed",
+                "errors": [{
+                    "resource": resource,
+                    "code": "custom",
+                    "field": "body",
+                    "message": crate::core::BODY_TOO_LONG,
+                }],
+                "documentation_url": DOCS,
+                "status": "422",
+            });
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response())
+        }
+        other => other,
+    }
+}
+
 async fn not_found() -> Response {
     error_response(StatusCode::NOT_FOUND, "Not Found")
 }
@@ -332,6 +358,7 @@ pub fn router(fake: FakeGitHub) -> Router {
         .merge(git)
         .fallback(not_found)
         .layer(middleware::from_fn(api_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
 }
 
 fn api_routes() -> Router<FakeGitHub> {
@@ -1004,7 +1031,12 @@ async fn create_issue(
         labels: b.labels.iter().filter_map(value_to_label).collect(),
         assignees,
     };
-    created(blocking(&f, move |c| c.create_issue(&me, &o, &r, new)).await?)
+    validated(
+        "Issue",
+        blocking(&f, move |c| c.create_issue(&me, &o, &r, new))
+            .await
+            .and_then(created),
+    )
 }
 
 item_op!(get_issue => get_issue, ok);
@@ -1031,7 +1063,7 @@ item_with_body!(update_issue(f, me, o, r, n, b: IssueUpdate) {
             .map(|l| l.iter().filter_map(value_to_label).collect()),
         assignees: b.assignees,
     };
-    ok(blocking(&f, move |c| c.update_issue(&me, &o, &r, n, patch)).await?)
+    validated("Issue", blocking(&f, move |c| c.update_issue(&me, &o, &r, n, patch)).await.and_then(ok))
 });
 
 item_list!(list_comments => list_issue_comments);
@@ -1043,13 +1075,13 @@ struct CommentBody {
 }
 
 item_with_body!(create_comment(f, me, o, r, n, b: CommentBody) {
-    created(blocking(&f, move |c| c.create_comment(&me, &o, &r, n, &b.body)).await?)
+    validated("IssueComment", blocking(&f, move |c| c.create_comment(&me, &o, &r, n, &b.body)).await.and_then(created))
 });
 
 item_op!(get_comment => get_comment, ok);
 
 item_with_body!(edit_comment(f, me, o, r, id, b: CommentBody) {
-    ok(blocking(&f, move |c| c.edit_comment(&me, &o, &r, id, &b.body)).await?)
+    validated("IssueComment", blocking(&f, move |c| c.edit_comment(&me, &o, &r, id, &b.body)).await.and_then(ok))
 });
 
 item_op!(delete_comment => delete_comment, done);
@@ -1115,7 +1147,12 @@ async fn create_pull(
         base: b.base,
         draft: b.draft,
     };
-    created(blocking(&f, move |c| c.create_pull(&me, &o, &r, new)).await?)
+    validated(
+        "PullRequest",
+        blocking(&f, move |c| c.create_pull(&me, &o, &r, new))
+            .await
+            .and_then(created),
+    )
 }
 
 item_op!(get_pull => get_pull, ok);
@@ -1136,7 +1173,7 @@ item_with_body!(update_pull(f, me, o, r, n, b: PullUpdate) {
         state: b.state,
         base: b.base,
     };
-    ok(blocking(&f, move |c| c.update_pull(&me, &o, &r, n, patch)).await?)
+    validated("PullRequest", blocking(&f, move |c| c.update_pull(&me, &o, &r, n, patch)).await.and_then(ok))
 });
 
 item_list!(pull_files => pull_files);
@@ -1225,17 +1262,17 @@ item_with_body!(create_review(f, me, o, r, n, b: ReviewBody) {
         commit_id: b.commit_id,
         comments: b.comments.into_iter().map(Into::into).collect(),
     };
-    ok(blocking(&f, move |c| c.create_review(&me, &o, &r, n, input)).await?)
+    validated("PullRequestReview", blocking(&f, move |c| c.create_review(&me, &o, &r, n, input)).await.and_then(ok))
 });
 
 item_list!(list_review_comments => list_review_comments);
 
 item_with_body!(create_review_comment(f, me, o, r, n, b: ReviewCommentBody) {
-    created(
-        blocking(&f, move |c| {
-            c.create_review_comment(&me, &o, &r, n, b.into())
-        })
-        .await?,
+    validated(
+        "PullRequestReviewComment",
+        blocking(&f, move |c| c.create_review_comment(&me, &o, &r, n, b.into()))
+            .await
+            .and_then(created),
     )
 });
 

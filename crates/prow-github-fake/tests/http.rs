@@ -671,3 +671,117 @@ async fn run_serves_until_shutdown_and_checks_flags() {
     };
     assert!(prow_github_fake::run(bad, async {}).await.is_err());
 }
+
+/// GitHub refuses issue, pull request and comment bodies over 65 536 characters with a 422
+/// naming the resource and field; the simulator does the same for every writer, and the
+/// in-process client cuts what it writes to fit, as the real client does.
+#[tokio::test]
+async fn bodies_over_githubs_limit_are_refused_like_github() {
+    use prow_github::GitHub;
+    use prow_github::limits::{MAX_BODY_CHARS, TRUNCATION_NOTE};
+    let fake = common::example();
+    let server = start(&fake).await;
+    let http = client();
+    let repo = format!("{}/repos/acme/widgets", server.base);
+    // Characters, not bytes: 65 536 two-byte characters fit, one more does not.
+    let fits = "é".repeat(MAX_BODY_CHARS);
+    let over = format!("{fits}é");
+    let expect_422 = |v: &Value, resource: &str| {
+        assert_eq!(v["message"], "Validation Failed", "{v}");
+        assert_eq!(
+            v["errors"],
+            json!([{"resource": resource, "code": "custom", "field": "body",
+                    "message": "body is too long (maximum is 65536 characters)"}]),
+            "{v}"
+        );
+    };
+
+    let (s, _, v) = send(
+        http.post(format!("{repo}/issues/1/comments"))
+            .bearer_auth(ALICE)
+            .json(&json!({"body": over})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    expect_422(&v, "IssueComment");
+    let (s, _, created) = send(
+        http.post(format!("{repo}/issues/1/comments"))
+            .bearer_auth(ALICE)
+            .json(&json!({"body": fits})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = created["id"].as_u64().expect("comment id");
+    let (s, _, v) = send(
+        http.patch(format!("{repo}/issues/comments/{id}"))
+            .bearer_auth(ALICE)
+            .json(&json!({"body": over})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    expect_422(&v, "IssueComment");
+
+    let (s, _, v) = send(
+        http.post(format!("{repo}/issues"))
+            .bearer_auth(ALICE)
+            .json(&json!({"title": "t", "body": over})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    expect_422(&v, "Issue");
+    let (s, _, v) = send(
+        http.patch(format!("{repo}/issues/1"))
+            .bearer_auth(BOT)
+            .json(&json!({"body": over})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    expect_422(&v, "Issue");
+    let (s, _, v) = send(
+        http.post(format!("{repo}/pulls"))
+            .bearer_auth(BOT)
+            .json(&json!({"title": "t", "head": "release-1.0", "base": "main", "body": over})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    expect_422(&v, "PullRequest");
+
+    // Nothing refused was stored: only the comment that fit.
+    let bodies: Vec<String> = fake
+        .issue_comments("acme", "widgets", 1)
+        .into_iter()
+        .map(|c| c.body)
+        .collect();
+    assert_eq!(bodies.iter().filter(|b| b.len() > 60_000).count(), 1);
+
+    // Fake-only helpers get the error the real client reports for GitHub's 422.
+    let err = fake
+        .open_pull_request(
+            "alice",
+            "acme",
+            "widgets",
+            prow_github_fake::NewPullRequest {
+                title: "t".into(),
+                body: over.clone(),
+                head: "long-body".into(),
+                base: "main".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        prow_github::GitHubError::Unprocessable(
+            "Validation Failed: body is too long (maximum is 65536 characters)".into()
+        )
+    );
+
+    // The in-process client cuts, like the real client, so the bot's reply is not lost.
+    let bot = fake.client("prow-bot");
+    let c = bot
+        .create_comment("acme", "widgets", 1, &over)
+        .await
+        .expect("capped comment");
+    assert_eq!(c.body.chars().count(), MAX_BODY_CHARS);
+    assert!(c.body.ends_with(TRUNCATION_NOTE));
+}

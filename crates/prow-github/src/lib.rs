@@ -10,6 +10,7 @@ pub mod client;
 pub mod error;
 pub mod events;
 pub mod hmac;
+pub mod limits;
 pub mod types;
 
 use async_trait::async_trait;

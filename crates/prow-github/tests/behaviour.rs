@@ -1130,3 +1130,49 @@ async fn token_auth_bot_user_is_get_user() {
     assert_eq!(c.git_token("any").await.expect("pat"), TOKEN);
     assert_eq!(srv.seen().len(), 1);
 }
+
+#[tokio::test]
+async fn bodies_over_githubs_limit_are_capped_before_they_are_sent() {
+    use prow_github::limits::{MAX_BODY_CHARS, TRUNCATION_NOTE};
+    let srv = serve(|req, _| {
+        if req.method == "POST" && req.path.ends_with("/comments") {
+            reply(201, &[], json!({"id": 1, "body": "ok"}).to_string())
+        } else if req.path.ends_with("/reviews") {
+            reply(200, &[], json!({"id": 2}).to_string())
+        } else {
+            reply(200, &[], "{}")
+        }
+    })
+    .await;
+    let c = Client::new(config(vec![srv.base.clone()]), None).expect("client");
+    let long = "é".repeat(MAX_BODY_CHARS + 10);
+    c.create_comment("o", "r", 1, &long).await.expect("create");
+    c.edit_comment("o", "r", 9, &long).await.expect("edit");
+    let review = DraftReview {
+        body: long.clone(),
+        event: "COMMENT".into(),
+        ..Default::default()
+    };
+    c.create_review("o", "r", 1, &review).await.expect("review");
+    // A body within the limit is sent as is.
+    let exact = "é".repeat(MAX_BODY_CHARS);
+    c.create_comment("o", "r", 1, &exact).await.expect("exact");
+    let seen: Vec<_> = srv
+        .seen()
+        .into_iter()
+        .filter(|s| s.method != "GET")
+        .collect();
+    assert_eq!(seen.len(), 4);
+    for s in &seen[..3] {
+        let body = s.json()["body"].as_str().expect("body").to_owned();
+        assert_eq!(
+            body.chars().count(),
+            MAX_BODY_CHARS,
+            "{} {}",
+            s.method,
+            s.path
+        );
+        assert!(body.ends_with(TRUNCATION_NOTE));
+    }
+    assert_eq!(seen[3].json()["body"], exact);
+}

@@ -4,7 +4,7 @@
 
 use http::{HeaderMap, Method, StatusCode};
 use prow_github::events::{self, Event};
-use prow_github::hmac::HmacSecrets;
+use prow_github::hmac::{self, HmacSecrets};
 use serde::Deserialize;
 
 /// The body Prow answers an accepted event with.
@@ -52,7 +52,7 @@ fn reject(status: StatusCode, message: impl Into<String>) -> Rejection {
     }
 }
 
-/// Just enough of any payload to pick the HMAC token.
+/// Just enough of a signed payload to check the matching token applies to its repo/org.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Envelope {
@@ -67,14 +67,23 @@ struct Named {
     login: Option<String>,
 }
 
-/// Validates a webhook request: method, required headers, content type, JSON, HMAC signature,
-/// and typed decoding of the payload.
-pub fn validate(
-    method: &Method,
-    headers: &HeaderMap,
-    body: &[u8],
-    secrets: &HmacSecrets,
-) -> Result<Accepted, Rejection> {
+/// What the headers of a webhook request say, checked before any body byte is read.
+#[derive(Debug, Clone)]
+pub struct Head {
+    /// `X-GitHub-Event`.
+    pub event_type: String,
+    /// `X-GitHub-Delivery`.
+    pub delivery_id: String,
+    /// `X-Hub-Signature-256`, well formed (`sha256=<hex>`).
+    signature: String,
+    /// Original headers to forward to external plugins.
+    headers: Vec<(String, String)>,
+}
+
+/// Checks everything a request's method and headers decide: method, required headers,
+/// content type and the signature header's shape. A request failing here is answered without
+/// reading its body.
+pub fn check_head(method: &Method, headers: &HeaderMap) -> Result<Head, Rejection> {
     if method != Method::POST {
         return Err(reject(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -117,6 +126,45 @@ pub fn validate(
             "400 Bad Request: Hook only accepts content-type: application/json - please reconfigure this hook on GitHub",
         ));
     }
+    if signature_malformed(sig) {
+        return Err(reject(
+            StatusCode::FORBIDDEN,
+            "403 Forbidden: Invalid X-Hub-Signature-256 - invalid signature",
+        ));
+    }
+    let forwarded = FORWARDED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            headers
+                .get(*name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| ((*name).to_owned(), v.to_owned()))
+        })
+        .collect();
+    Ok(Head {
+        event_type: event_type.to_owned(),
+        delivery_id: delivery_id.to_owned(),
+        signature: sig.to_owned(),
+        headers: forwarded,
+    })
+}
+
+/// Checks the body of a request whose head passed [`check_head`]. The signature is checked on
+/// the raw bytes against every configured token first, so a body no token signs is refused
+/// without being parsed; only then is the payload decoded, and the token that signed it must be
+/// one that applies to the payload's repository or organization (Prow's most-specific-key rule).
+pub fn check_body(head: Head, body: &[u8], secrets: &HmacSecrets) -> Result<Accepted, Rejection> {
+    let signed_by: Vec<&str> = every_token(secrets)
+        .into_iter()
+        .filter(|token| hmac::verify(token.as_bytes(), body, &head.signature))
+        .collect();
+    if signed_by.is_empty() {
+        // Prow names the payload's org/repo here; we do not read an unsigned payload to find it.
+        return Err(reject(
+            StatusCode::FORBIDDEN,
+            "403 Forbidden: Invalid X-Hub-Signature-256 - misconfigured webhook secret from organization/repo: unknown (an unsigned payload is not read)",
+        ));
+    }
     let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
         reject(
             StatusCode::BAD_REQUEST,
@@ -131,22 +179,14 @@ pub fn validate(
         .organization
         .and_then(|o| o.login)
         .filter(|s| !s.is_empty());
-    if !sig.starts_with("sha256=") || hex_part_invalid(sig) {
-        return Err(reject(
-            StatusCode::FORBIDDEN,
-            "403 Forbidden: Invalid X-Hub-Signature-256 - invalid signature",
-        ));
-    }
-    if secrets
-        .tokens_for(repo.as_deref(), org.as_deref())
-        .is_empty()
-    {
+    let applicable = secrets.tokens_for(repo.as_deref(), org.as_deref());
+    if applicable.is_empty() {
         return Err(reject(
             StatusCode::FORBIDDEN,
             "403 Forbidden: Invalid X-Hub-Signature-256 - failed to get an appropriate hmac secret",
         ));
     }
-    if !secrets.validate(body, sig, repo.as_deref(), org.as_deref()) {
+    if !signed_by.iter().any(|t| applicable.contains(t)) {
         let who = repo.or(org).unwrap_or_default();
         return Err(reject(
             StatusCode::FORBIDDEN,
@@ -155,28 +195,44 @@ pub fn validate(
             ),
         ));
     }
-    let event = events::parse(event_type, body)
+    let event = events::parse(&head.event_type, body)
         .map_err(|e| reject(StatusCode::BAD_REQUEST, format!("400 Bad Request: {e}")))?;
-    let forwarded = FORWARDED_HEADERS
-        .iter()
-        .filter_map(|name| {
-            headers
-                .get(*name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| ((*name).to_owned(), v.to_owned()))
-        })
-        .collect();
     Ok(Accepted {
-        event_type: event_type.to_owned(),
-        delivery_id: delivery_id.to_owned(),
+        event_type: head.event_type,
+        delivery_id: head.delivery_id,
         event,
-        headers: forwarded,
+        headers: head.headers,
     })
 }
 
-fn hex_part_invalid(sig: &str) -> bool {
-    let hex = &sig["sha256=".len()..];
-    hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+/// Validates a whole webhook request: [`check_head`], then [`check_body`].
+pub fn validate(
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+    secrets: &HmacSecrets,
+) -> Result<Accepted, Rejection> {
+    check_body(check_head(method, headers)?, body, secrets)
+}
+
+/// Every distinct token of the secret file: the candidates a raw body is checked against
+/// before anything in it is trusted.
+fn every_token(secrets: &HmacSecrets) -> Vec<&str> {
+    let mut tokens: Vec<&str> = match secrets {
+        HmacSecrets::Single(t) => vec![t.as_str()],
+        HmacSecrets::Map(map) => map.values().flatten().map(|t| t.value.as_str()).collect(),
+    };
+    tokens.sort_unstable();
+    tokens.dedup();
+    tokens
+}
+
+/// Not `sha256=` followed by an even number of hex digits (what a SHA-256 HMAC can be).
+fn signature_malformed(sig: &str) -> bool {
+    let Some(hex) = sig.strip_prefix("sha256=") else {
+        return true;
+    };
+    hex.is_empty() || hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -256,11 +312,100 @@ mod tests {
         );
         let e = validate(&Method::POST, &h, body, &s).unwrap_err();
         assert_eq!(e.status, StatusCode::FORBIDDEN);
+        // Prow names the org/repo from the payload; an unsigned payload is not read for it.
         assert!(
-            e.message
-                .ends_with("misconfigured webhook secret from organization/repo: o/r"),
+            e.message.starts_with(
+                "403 Forbidden: Invalid X-Hub-Signature-256 - misconfigured webhook secret from organization/repo: "
+            ),
             "{}",
             e.message
+        );
+    }
+
+    #[test]
+    fn unsigned_bodies_are_refused_before_they_are_parsed() {
+        let s = secrets();
+        // Not JSON and not signed: the signature decides (403), not the parser (400).
+        for body in [&b"{\"repository\": "[..], b"\xff\xfe garbage", b""] {
+            let mut h = signed("push", body);
+            h.insert(
+                "X-Hub-Signature-256",
+                prow_github::hmac::sign(b"wrong", body).parse().unwrap(),
+            );
+            let e = validate(&Method::POST, &h, body, &s).unwrap_err();
+            assert_eq!(e.status, StatusCode::FORBIDDEN, "{}", e.message);
+            assert!(!e.message.contains("JSON"), "{}", e.message);
+        }
+        // A garbled signature header is refused from the headers alone.
+        for garbled in ["sha256=zz", "sha256=", "sha256=abc", "sha1=00", "00"] {
+            let mut h = signed("push", b"");
+            h.insert("X-Hub-Signature-256", garbled.parse().unwrap());
+            let e = check_head(&Method::POST, &h).unwrap_err();
+            assert_eq!(
+                (e.status, e.message.as_str()),
+                (
+                    StatusCode::FORBIDDEN,
+                    "403 Forbidden: Invalid X-Hub-Signature-256 - invalid signature"
+                ),
+                "{garbled}"
+            );
+            let e = validate(&Method::POST, &h, b"not json", &s).unwrap_err();
+            assert_eq!(e.status, StatusCode::FORBIDDEN, "{garbled}");
+        }
+    }
+
+    #[test]
+    fn map_secrets_check_the_signing_token_applies_to_the_payload() {
+        let s = HmacSecrets::parse(
+            "org1:\n- value: old\n- value: new\norg1/special:\n- value: repo\norg2:\n- value: two\n",
+        )
+        .unwrap();
+        let send = |token: &[u8], body: &[u8]| {
+            let mut h = signed("issue_comment", body);
+            h.insert(
+                "X-Hub-Signature-256",
+                prow_github::hmac::sign(token, body).parse().unwrap(),
+            );
+            validate(&Method::POST, &h, body, &s)
+        };
+        let org1 = br#"{"action":"created","repository":{"full_name":"org1/x"}}"#;
+        assert!(send(b"old", org1).is_ok());
+        assert!(send(b"new", org1).is_ok());
+        // Signed, but by a token of another org: Prow's reply, naming the payload's repo.
+        let e = send(b"two", org1).unwrap_err();
+        assert_eq!(
+            (e.status, e.message.as_str()),
+            (
+                StatusCode::FORBIDDEN,
+                "403 Forbidden: Invalid X-Hub-Signature-256 - misconfigured webhook secret from organization/repo: org1/x"
+            )
+        );
+        // The most specific key wins: the org's tokens do not sign for org1/special.
+        let special = br#"{"action":"created","repository":{"full_name":"org1/special"}}"#;
+        assert!(send(b"repo", special).is_ok());
+        assert_eq!(
+            send(b"old", special).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
+        // No key applies to org3 and there is no '*'.
+        let org3 = br#"{"action":"created","organization":{"login":"org3"}}"#;
+        let e = send(b"two", org3).unwrap_err();
+        assert_eq!(
+            e.message,
+            "403 Forbidden: Invalid X-Hub-Signature-256 - failed to get an appropriate hmac secret"
+        );
+        // Signed by a known token but not JSON: the reason, as before.
+        let e = send(b"two", b"{").unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(
+            e.message.contains("malformed JSON payload"),
+            "{}",
+            e.message
+        );
+        // Signed by no token at all.
+        assert_eq!(
+            send(b"nobody", org1).unwrap_err().status,
+            StatusCode::FORBIDDEN
         );
     }
 

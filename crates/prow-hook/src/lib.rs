@@ -4,6 +4,7 @@
 //! and crashes and are resumed on start; redelivered delivery IDs are not processed twice.
 
 pub mod bench;
+pub mod budget;
 pub mod cli;
 pub mod dispatch;
 pub mod eventlog;

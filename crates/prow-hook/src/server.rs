@@ -6,9 +6,8 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use prow_config::plugins::PluginsConfig;
@@ -19,13 +18,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::budget::{BodyBudget, MAX_BODY};
 use crate::dispatch::{Dispatch, external_targets, forward_external};
 use crate::eventlog::{Appended, EventLog, StoredEvent};
 use crate::intake::{self, ACCEPTED_BODY};
 use crate::metrics::HookMetrics;
-
-/// GitHub caps webhook payloads at 25 MB.
-const MAX_BODY: usize = 26 * 1024 * 1024;
 
 /// Everything the hook needs at run time.
 #[derive(Clone)]
@@ -42,6 +39,7 @@ struct Inner {
     http: reqwest::Client,
     queue: mpsc::UnboundedSender<Work>,
     queue_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Work>>>,
+    budget: BodyBudget,
 }
 
 /// A stored event waiting for processing, with its decoded form when we already have it.
@@ -73,7 +71,24 @@ impl Hook {
                     .unwrap_or_default(),
                 queue: tx,
                 queue_rx: std::sync::Mutex::new(Some(rx)),
+                budget: BodyBudget::default(),
             }),
+        }
+    }
+
+    /// Replaces the limits on webhook bodies (size, bytes in flight); before serving.
+    pub fn with_body_budget(self, budget: BodyBudget) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.budget = budget;
+                Hook {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(inner) => {
+                tracing::warn!("body budget not replaced: the hook is already shared");
+                Hook { inner }
+            }
         }
     }
 
@@ -250,27 +265,46 @@ fn text(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-async fn handle_hook(
-    State(hook): State<Hook>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+fn refused(hook: &Hook, status: StatusCode, message: &str) -> Response {
+    hook.inner
+        .metrics
+        .response_codes
+        .with_label_values(&[status.as_str()])
+        .inc();
+    tracing::debug!(%status, %message, "webhook refused");
+    // Like Go's http.Error: message plus newline.
+    text(status, format!("{message}\n"))
+}
+
+async fn handle_hook(State(hook): State<Hook>, req: Request) -> Response {
     let started = Instant::now();
     let inner = &hook.inner;
-    let secrets = inner.secrets.load();
-    let accepted = match intake::validate(&method, &headers, &body, &secrets) {
-        Ok(a) => a,
-        Err(rej) => {
-            inner
-                .metrics
-                .response_codes
-                .with_label_values(&[rej.status.as_str()])
-                .inc();
-            tracing::debug!(status = %rej.status, message = %rej.message, "webhook refused");
-            // Like Go's http.Error: message plus newline.
-            return text(rej.status, format!("{}\n", rej.message));
+    let (parts, body) = req.into_parts();
+    // Headers first: a request they refuse is answered without reading its body.
+    let head = match intake::check_head(&parts.method, &parts.headers) {
+        Ok(h) => h,
+        Err(rej) => return refused(&hook, rej.status, &rej.message),
+    };
+    // Then the body, within the size limit and the budget of bytes in flight.
+    let bounded = match inner.budget.read(&parts.headers, body).await {
+        Ok(b) => b,
+        Err(e) => {
+            let mut resp = refused(&hook, e.status(), &e.to_string());
+            if e.status() == StatusCode::SERVICE_UNAVAILABLE {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+            }
+            // Do not leave a large unread body for the connection to drain.
+            resp.headers_mut()
+                .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+            return resp;
         }
+    };
+    let body = bounded.bytes.clone();
+    let secrets = inner.secrets.load();
+    let accepted = match intake::check_body(head, &body, &secrets) {
+        Ok(a) => a,
+        Err(rej) => return refused(&hook, rej.status, &rej.message),
     };
     let appended = inner
         .log

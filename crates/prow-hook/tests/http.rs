@@ -248,3 +248,157 @@ async fn external_plugins_get_raw_payload_and_headers() {
     );
     hook.shutdown.cancel();
 }
+
+/// Sends only the head of a request (no body) and returns the status line and body of the
+/// reply: what the hook answers without reading a body.
+async fn head_only(addr: std::net::SocketAddr, headers: &[(&str, &str)]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = "POST /hook HTTP/1.1\r\nHost: localhost\r\n".to_owned();
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    // The reply comes without the body ever being sent; stop at the end of its text.
+    let read = async {
+        loop {
+            let n = s.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if buf.ends_with(b"\n") && buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                let text = String::from_utf8_lossy(&buf);
+                if text.split("\r\n\r\n").nth(1).is_some_and(|b| !b.is_empty()) {
+                    break;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the hook answers without the body");
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[tokio::test]
+async fn bodies_are_bounded_before_they_are_read() {
+    let hook = start(PluginsConfig::default()).await;
+    let base = [
+        ("X-GitHub-Event", "issue_comment"),
+        ("X-GitHub-Delivery", "big"),
+        ("Content-Type", "application/json"),
+    ];
+    // Over GitHub's 25 MB: refused from Content-Length, body never sent.
+    let mut h = base.to_vec();
+    h.push(("X-Hub-Signature-256", "sha256=00"));
+    h.push(("Content-Length", "104857600"));
+    let r = head_only(hook.addr, &h).await;
+    assert!(r.starts_with("HTTP/1.1 413"), "{r}");
+    // A garbled or missing signature: 403 before the body.
+    let mut h = base.to_vec();
+    h.push(("X-Hub-Signature-256", "sha256=not-hex"));
+    h.push(("Content-Length", "1000"));
+    let r = head_only(hook.addr, &h).await;
+    assert!(r.starts_with("HTTP/1.1 403"), "{r}");
+    assert!(r.contains("invalid signature"), "{r}");
+    let mut h = base.to_vec();
+    h.push(("Content-Length", "1000"));
+    let r = head_only(hook.addr, &h).await;
+    assert!(r.contains("Missing X-Hub-Signature-256"), "{r}");
+
+    // Chunked (no Content-Length) over the limit: refused as it arrives.
+    let chunks = futures::stream::iter(
+        (0..30).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 1024 * 1024]))),
+    );
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/hook", hook.addr))
+        .header("X-GitHub-Event", "issue_comment")
+        .header("X-GitHub-Delivery", "chunked")
+        .header("X-Hub-Signature-256", "sha256=00")
+        .header("Content-Type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await;
+    if let Ok(r) = r {
+        assert_eq!(r.status(), 413);
+    }
+    // Still serving signed events.
+    let body = std::fs::read(corpus().join("issue_comment/created.payload.json")).unwrap();
+    let (s, _) = send(hook.addr, "issue_comment", "after", body, SECRET).await;
+    assert_eq!(s, 200);
+    hook.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn exhausted_body_budget_answers_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EventLog::open(&dir.path().join("events.sqlite")).unwrap();
+    let registry = prometheus::Registry::new();
+    // Room for one 1000-byte body in flight; a short wait.
+    let hook = Hook::new(
+        HmacSecrets::Single(SECRET.into()),
+        Arc::new(ArcSwap::from_pointee(PluginsConfig::default())),
+        log,
+        Arc::new(NoPlugins),
+        HookMetrics::new(&registry).unwrap(),
+    )
+    .with_body_budget(prow_hook::budget::BodyBudget::new(
+        1000,
+        1100,
+        100,
+        100,
+        Duration::from_millis(200),
+        Duration::from_secs(60),
+    ));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(prow_runtime::serve_on(
+        l,
+        hook.router("/hook"),
+        shutdown.clone(),
+    ));
+    // A slow client holds the large pool: it declares 1000 bytes and sends a few.
+    use tokio::io::AsyncWriteExt;
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        b"POST /hook HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: slow\r\nX-Hub-Signature-256: sha256=00\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    // Another large body waits, then gets 503 + Retry-After, unread.
+    let mut got = None;
+    for _ in 0..600 {
+        let h = [
+            ("X-GitHub-Event", "push"),
+            ("X-GitHub-Delivery", "second"),
+            ("X-Hub-Signature-256", "sha256=00"),
+            ("Content-Type", "application/json"),
+            ("Content-Length", "900"),
+        ];
+        let r = head_only(addr, &h).await;
+        if r.starts_with("HTTP/1.1 503") {
+            got = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = got.expect("a 503 while the budget is held");
+    assert!(r.to_ascii_lowercase().contains("retry-after: 1"), "{r}");
+    // Small signed events use their own pool and still get through.
+    let (s, t) = send(
+        addr,
+        "ping",
+        "small",
+        br#"{"zen":"x","hook_id":1}"#.to_vec(),
+        SECRET,
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    drop(slow);
+    shutdown.cancel();
+}

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::render;
 use crate::state::{CommentRec, EventRec, IssueRec, LabelRec, State, now, repo_key};
 
-use super::{Core, R};
+use super::{Core, R, check_body_len};
 
 /// GitHub keeps at most this many assignees per issue.
 const MAX_ASSIGNEES: usize = 10;
@@ -154,6 +154,7 @@ impl Core {
         let mut st = self.lock();
         let actor = st.ensure_user(actor);
         let r = st.visible_repo(&actor, org, repo)?;
+        check_body_len(new.body.as_deref().unwrap_or(""))?;
         if new.title.trim().is_empty() {
             return Err(GitHubError::Unprocessable(
                 "Invalid request.\n\n\"title\" wasn't supplied.".into(),
@@ -255,6 +256,7 @@ impl Core {
             body,
             base_change,
         } = edit;
+        check_body_len(body.as_deref().unwrap_or(""))?;
         let r = st
             .repos
             .get_mut(key)
@@ -436,6 +438,7 @@ impl Core {
                 "Invalid request.\n\n\"body\" wasn't supplied.".into(),
             ));
         }
+        check_body_len(body)?;
         let id = st.id();
         let when = now();
         let key = repo_key(org, repo);
@@ -511,6 +514,7 @@ impl Core {
                 "Invalid request.\n\n\"body\" wasn't supplied.".into(),
             ));
         }
+        check_body_len(body)?;
         let key = repo_key(org, repo);
         let r = st.repo_mut(org, repo)?;
         let c = r

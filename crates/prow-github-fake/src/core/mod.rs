@@ -37,6 +37,24 @@ pub(crate) use repos::FileWrite;
 
 pub(crate) type R<T> = Result<T, GitHubError>;
 
+/// GitHub's reason for refusing a body over its limit.
+pub(crate) const BODY_TOO_LONG: &str = "body is too long (maximum is 65536 characters)";
+
+/// The error GitHub's 422 for an over-long body becomes in a client (`message: errors[]`), so
+/// the in-process client fails exactly like the real one talking to GitHub.
+pub(crate) fn body_too_long_error() -> GitHubError {
+    GitHubError::Unprocessable(format!("Validation Failed: {BODY_TOO_LONG}"))
+}
+
+/// Refuses a body over GitHub's limit of 65 536 characters, as GitHub does.
+pub(crate) fn check_body_len(body: &str) -> R<()> {
+    if prow_github::limits::body_too_long(body) {
+        Err(body_too_long_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// File changes: path → content, `None` deletes.
 pub(crate) type Changes = BTreeMap<String, Option<Vec<u8>>>;
 

@@ -9,7 +9,7 @@ use crate::render;
 use crate::state::{IssueRec, PrRec, ReviewCommentRec, ReviewRec, State, now, repo_key};
 
 use super::issues::Edit;
-use super::{Changes, Core, R};
+use super::{Changes, Core, R, check_body_len};
 
 /// `POST /repos/{o}/{r}/pulls`.
 #[derive(Debug, Clone, Default)]
@@ -161,6 +161,7 @@ impl Core {
     }
 
     fn create_pull_inner(&self, st: &mut State, key: &str, actor: &str, new: NewPr) -> R<u64> {
+        check_body_len(new.body.as_deref().unwrap_or(""))?;
         let r = st
             .repos
             .get(key)
@@ -241,6 +242,8 @@ impl Core {
         new: NewPr,
         files: Changes,
     ) -> R<u64> {
+        // Before the push, so a refused pull request leaves no branch behind.
+        check_body_len(new.body.as_deref().unwrap_or(""))?;
         let mut st = self.lock();
         let author = st.ensure_user(author);
         let key = repo_key(org, repo);
@@ -672,6 +675,10 @@ impl Core {
         number: u64,
         input: ReviewInput,
     ) -> R<Value> {
+        check_body_len(&input.body)?;
+        for c in &input.comments {
+            check_body_len(&c.body)?;
+        }
         let mut st = self.lock();
         let actor = st.ensure_user(actor);
         let r = st.visible_repo(&actor, org, repo)?;
@@ -844,6 +851,7 @@ impl Core {
         number: u64,
         input: NewReviewComment,
     ) -> R<Value> {
+        check_body_len(&input.body)?;
         let mut st = self.lock();
         let actor = st.ensure_user(actor);
         st.visible_repo(&actor, org, repo)?.pull(number)?;

@@ -13,6 +13,7 @@ use super::Client;
 use super::core::{ACCEPT_RAW, AuthFor, Req, Resp, Target};
 use super::errmap::Route;
 use super::paths::{encode_path, encode_segment as enc, with_query};
+use crate::limits::cap_body;
 use crate::{
     BranchProtection, CombinedStatus, DraftReview, GitHub, GitHubError, GitObject, Issue,
     IssueComment, IssueEvent, Label, MergeDetails, PullRequest, PullRequestChange, Repo,
@@ -433,6 +434,7 @@ impl GitHub for Client {
         number: u64,
         body: &str,
     ) -> Result<IssueComment> {
+        let body = &*cap_body(body);
         let path = format!("{}/issues/{number}/comments", repo_path(org, repo));
         let resp = self
             .write_checked(
@@ -454,6 +456,7 @@ impl GitHub for Client {
     }
 
     async fn edit_comment(&self, org: &str, repo: &str, id: u64, body: &str) -> Result<()> {
+        let body = &*cap_body(body);
         let path = format!("{}/issues/comments/{id}", repo_path(org, repo));
         self.write_unit(
             Method::PATCH,
@@ -493,6 +496,17 @@ impl GitHub for Client {
         number: u64,
         review: &DraftReview,
     ) -> Result<Review> {
+        let capped;
+        let review = match cap_body(&review.body) {
+            Cow::Borrowed(_) => review,
+            Cow::Owned(b) => {
+                capped = DraftReview {
+                    body: b,
+                    ..review.clone()
+                };
+                &capped
+            }
+        };
         let body = serde_json::to_value(review)
             .map_err(|e| GitHubError::Decode(format!("encoding review: {e}")))?;
         let path = format!("{}/pulls/{number}/reviews", repo_path(org, repo));

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use prow_commands::assign::{self as cmd, AssignKind};
+use prow_commands::truncation_note;
 use prow_config::PluginsConfig;
 
 use crate::event::{CommentAction, EventKind, GenericCommentEvent};
@@ -100,19 +101,27 @@ async fn handle_kind(
             }
         }
     }
-    if changes.add.is_empty() {
-        return Ok(());
-    }
-    let missing = match kind {
-        AssignKind::Assign => gh.assign_issue(org, repo, e.number, &changes.add).await?,
-        AssignKind::Cc => gh.request_review(org, repo, e.number, &changes.add).await?,
+    let missing = if changes.add.is_empty() {
+        Vec::new()
+    } else {
+        match kind {
+            AssignKind::Assign => gh.assign_issue(org, repo, e.number, &changes.add).await?,
+            AssignKind::Cc => gh.request_review(org, repo, e.number, &changes.add).await?,
+        }
     };
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let msg = match kind {
+    let failure = (!missing.is_empty()).then(|| match kind {
         AssignKind::Assign => assign_failure_message(org, &missing),
         AssignKind::Cc => review_failure_message(org, &missing),
+    });
+    // Logins past the per-comment bound were dropped: say so once.
+    let note = changes.truncated.then(|| match kind {
+        AssignKind::Assign => truncation_note("logins to assign or unassign"),
+        AssignKind::Cc => truncation_note("logins to request or withdraw reviews from"),
+    });
+    let msg = match (failure, note) {
+        (Some(m), Some(n)) => format!("{m}\n\n{n}"),
+        (Some(m), None) | (None, Some(m)) => m,
+        (None, None) => return Ok(()),
     };
     let body = format_response_raw(&e.body, &e.html_url, &e.user.login, &msg);
     gh.create_comment(org, repo, e.number, &body)

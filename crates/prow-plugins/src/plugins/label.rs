@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use prow_commands::label as cmd;
 use prow_commands::text::strip_html_comments;
+use prow_commands::truncation_note;
 use prow_config::PluginsConfig;
 use prow_github::events::PullRequestEvent;
 use prow_github::has_label;
@@ -285,39 +286,39 @@ impl Plugin for LabelPlugin {
             }
         }
 
-        if !req.not_configured.is_empty() {
+        let summary = if !req.not_configured.is_empty() {
             let mut supported = label_cfg.additional_labels.clone();
             supported.extend(restricted.keys().cloned());
-            respond(format!(
+            Some(format!(
                 "The label(s) `{}` cannot be applied. These labels are supported: `{}`. Is this label configured under `labels -> additional_labels` or `labels -> restricted_labels` in `plugin.yaml`?",
                 req.not_configured.join(", "),
                 supported.join(", ")
             ))
-            .await?;
-            return Ok(());
-        }
-        if !no_such_in_repo.is_empty() {
-            respond(format!(
+        } else if !no_such_in_repo.is_empty() {
+            Some(format!(
                 "The label(s) `{}` cannot be applied, because the repository doesn't have them.",
                 no_such_in_repo.join(", ")
             ))
-            .await?;
-            return Ok(());
-        }
-        if !not_on_issue.is_empty() {
-            respond(format!(
+        } else if !not_on_issue.is_empty() {
+            Some(format!(
                 "Those labels are not set on the issue: `{}`",
                 not_on_issue.join(", ")
             ))
-            .await?;
-            return Ok(());
-        }
-        if non_member_triage_accepted {
-            respond(format!(
+        } else if non_member_triage_accepted {
+            Some(format!(
                 "The label `{TRIAGE_ACCEPTED}` cannot be applied. Only GitHub organization members can add the label."
             ))
-            .await?;
-        }
+        } else {
+            None
+        };
+        // Commands past the per-comment bound were dropped: say so once, in the summary.
+        let note = cmds.truncated.then(|| truncation_note("label commands"));
+        let msg = match (summary, note) {
+            (Some(m), Some(n)) => format!("{m}\n\n{n}"),
+            (Some(m), None) | (None, Some(m)) => m,
+            (None, None) => return Ok(()),
+        };
+        respond(msg).await?;
         Ok(())
     }
 

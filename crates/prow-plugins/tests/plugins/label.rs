@@ -739,3 +739,50 @@ async fn assign_on_restricted_label() {
         assert_eq!(assignees, want, "{label}");
     }
 }
+
+/// A comment of the largest size GitHub takes, made of thousands of `/label` lines: the bot
+/// acts on a bounded number of them, says so once, and its reply fits GitHub's limit.
+#[tokio::test]
+async fn thousands_of_label_commands_give_one_bounded_reply() {
+    use prow_commands::MAX_COMMANDS_PER_KIND;
+    use prow_github::limits::MAX_BODY_CHARS;
+    let seed = format!(
+        "orgs: [{{login: org, members: [{MEMBER}]}}]\nrepos: [{{name: org/repo, labels: [kind/bug]}}]\nissues: [{{repo: org/repo, number: 1, author: someone, title: I}}]\n"
+    );
+    let mut w = World::new(Spec {
+        seed: &seed,
+        plugins: "plugins: {org: {plugins: [label]}}\n",
+        ..Default::default()
+    })
+    .await;
+    let mut body = String::new();
+    while body.len() < MAX_BODY_CHARS - 100 {
+        body.push_str(&format!("/label not-configured-{:06}\n", body.len()));
+    }
+    body.push_str("/kind bug\n");
+    let out = w.comment(MEMBER, "org", "repo", 1, &body).await;
+    assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
+    assert_eq!(w.labels("org", "repo", 1), ["kind/bug"]);
+    let replies = w.bot_comments("org", "repo", 1);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    let reply = &replies[0];
+    assert!(reply.chars().count() <= MAX_BODY_CHARS);
+    assert_eq!(
+        reply.matches("/label not-configured-").count() - body_quotes(reply),
+        MAX_COMMANDS_PER_KIND,
+        "the list names only the commands acted on"
+    );
+    assert_eq!(
+        reply
+            .matches(&format!(
+                "only the first {MAX_COMMANDS_PER_KIND} were acted on"
+            ))
+            .count(),
+        1
+    );
+}
+
+/// Quoted lines of the original comment (`>/label …`) in a reply.
+fn body_quotes(reply: &str) -> usize {
+    reply.matches(">/label not-configured-").count()
+}
