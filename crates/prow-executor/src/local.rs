@@ -970,7 +970,16 @@ async fn execute(inner: Arc<Inner>, run: Arc<Run>, plan: Plan, sandbox: Option<R
             .map(|c| WrapperOptions {
                 args: c.argv.clone(),
                 container_name: c.name.clone(),
-                metadata_file: c.metadata_file.to_string_lossy().into_owned(),
+                // The job made this file: read it only if it is one, as a link could point
+                // at any host file the executor can read. (A sandboxed job's processes all
+                // died with its PID namespace, so nothing swaps it after the check.)
+                metadata_file: if std::fs::symlink_metadata(&c.metadata_file)
+                    .is_ok_and(|m| m.is_file())
+                {
+                    c.metadata_file.to_string_lossy().into_owned()
+                } else {
+                    String::new()
+                },
                 ..Default::default()
             })
             .collect();

@@ -394,3 +394,24 @@ async fn unsandboxed_mode_is_explicit_and_runs_plain_processes() {
         "plain-SECRET\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_link_to_a_host_file_is_not_merged_into_finished_json() {
+    let env = Env::outside_tmp();
+    let host_json = env.tmp.path().join("host.json");
+    std::fs::write(&host_json, r#"{"auths": "host-SECRET"}"#).unwrap();
+    // Plain processes: the link is followed by the executor, whatever the sandbox.
+    let ex = env.executor();
+    let job = periodic(
+        "run-metadata-link",
+        &format!(
+            r#"ln -s {} "$ARTIFACTS/metadata.json""#,
+            host_json.display()
+        ),
+    );
+    ex.start(&job, "1").await.unwrap();
+    let st = wait_done(&ex, &job).await;
+    assert_eq!(st.phase, RunPhase::Succeeded, "{st:?}");
+    let finished = env.object("logs/local-test-job/1/finished.json").await;
+    assert!(!finished.contains("host-SECRET"), "{finished}");
+}
