@@ -15,6 +15,8 @@ fi
 for tool in curl git; do
   command -v "$tool" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$tool"; }
 done
+# `prow local` runs jobs only in a bubblewrap sandbox (and refuses them without one).
+command -v bwrap >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bubblewrap; }
 if [ -n "${PROW_BIN:-}" ]; then
   PROW=$PROW_BIN   # an already-built binary (used to check this script quickly)
 else

@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
-# The local executor sandboxes jobs with bubblewrap when it is present (its tests skip the
-# sandbox cases, saying so, where the kernel refuses user namespaces).
+# The local executor runs jobs only in a bubblewrap sandbox (its tests skip the sandboxed
+# cases, saying so, where the kernel refuses user namespaces).
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 # Deck's browser tests drive Debian's Chromium with playwright-core.
 [ -x /usr/bin/chromium ] || missing+=(chromium)

@@ -126,6 +126,7 @@ impl DeckArgs {
             spyglass: self.spyglass,
             page_rows: 0,
             refresh_secs: 0,
+            warning_banner: None,
         }
     }
 }

@@ -92,4 +92,7 @@ pub struct DeckOptions {
     pub page_rows: usize,
     /// Seconds between the jobs page's refreshes (0 = default 30).
     pub refresh_secs: u64,
+    /// A warning shown in every page's header (`prow local` running jobs unsandboxed, or
+    /// refusing them).
+    pub warning_banner: Option<String>,
 }

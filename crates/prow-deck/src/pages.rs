@@ -20,6 +20,8 @@ pub struct Layout {
     pub csrf: Option<String>,
     /// Where the login link returns to (URL-encoded path).
     pub dest: String,
+    /// A warning shown under the header ([`crate::DeckOptions::warning_banner`]).
+    pub banner: Option<String>,
 }
 
 /// Percent-encodes a query value (like JavaScript's `encodeURIComponent`, `/` included).

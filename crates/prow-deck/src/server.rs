@@ -196,6 +196,7 @@ impl Deck {
             login: auth.and_then(|a| a.login(headers)),
             csrf: auth.and_then(|a| a.csrf_token(headers)),
             dest: pages::url_encode(dest),
+            banner: self.inner.opts.warning_banner.clone(),
         }
     }
 }

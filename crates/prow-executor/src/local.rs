@@ -19,9 +19,13 @@
 //! upload the build log(s), `finished.json` and `artifacts/**` (sidecar) and report
 //! `Succeeded`/`Failed`. The image is informational: this host stands in for it.
 //!
-//! With bubblewrap ([`SandboxMode`]) the processes see the host read-only except their run
-//! directory, a private `/tmp`, their own PID namespace and no network unless the job carries the
-//! [`LOCAL_NETWORK_LABEL`] label (or `hostNetwork: true`). Without it they are plain processes.
+//! The processes run in a bubblewrap sandbox ([`sandbox`]): the host read-only except their run
+//! directory (whose `run.json` and `logs/` stay read-only), [`LocalOptions::hidden_paths`]
+//! invisible, a private `/tmp`, their own namespaces, no capabilities and no network unless the
+//! job carries the [`LOCAL_NETWORK_LABEL`] label (or `hostNetwork: true`). Bubblewrap is probed
+//! once when the executor is created; when it is missing or cannot work here every job is
+//! refused ([`ExecError::Invalid`], so the job ends in `error`) with a message saying how to fix
+//! it. Only [`SandboxMode::Unsandboxed`], an explicit choice, runs plain processes.
 //!
 //! Runs live only as long as the executor's process supervises them: after a restart, a run
 //! directory whose `run.json` is not final reports `Stopped(Unknown)` (plank revives or errors
@@ -59,7 +63,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::{ExecError, Executor, Result, RunInfo, RunPhase, RunStatus};
 use env::RunPaths;
 use process::{Outcome, ProcessSpec, Stop};
-pub use sandbox::{Bubblewrap, LOCAL_NETWORK_LABEL, SandboxMode};
+pub use sandbox::{Bubblewrap, LOCAL_NETWORK_LABEL, SandboxMode, SandboxUnavailable};
 use state::{Phase, ProcessIdentity, RunRecord};
 
 /// Maps `org`, `repo` to the URL or path to clone from; `None` keeps Prow's choice
@@ -94,6 +98,9 @@ pub struct LocalOptions {
     pub max_parallel: usize,
     /// Sandboxing.
     pub sandbox: SandboxMode,
+    /// Host paths sandboxed jobs must not see (the data dir, secret and config files); missing
+    /// ones are skipped, links hide their targets. Resolved again for every run.
+    pub hidden_paths: Vec<PathBuf>,
     /// The build cluster alias served; `None` serves every alias.
     pub cluster: Option<String>,
     /// Variables of the executor's own environment handed to jobs.
@@ -115,21 +122,25 @@ impl std::fmt::Debug for LocalOptions {
             .field("storage", &self.storage)
             .field("max_parallel", &self.max_parallel)
             .field("sandbox", &self.sandbox)
+            .field("hidden_paths", &self.hidden_paths)
             .field("cluster", &self.cluster)
             .finish_non_exhaustive()
     }
 }
 
 impl LocalOptions {
-    /// Defaults: clone from where Prow would, 4 parallel runs, sandbox when available, every
-    /// cluster alias, clonerefs' git identity (`ci-robot`), 1 MiB of log tail.
+    /// Defaults: clone from where Prow would, 4 parallel runs, bubblewrap from `PATH` (jobs
+    /// refused without it) hiding [`sandbox::default_hidden_paths`], every cluster alias,
+    /// clonerefs' git identity (`ci-robot`), 1 MiB of log tail.
     pub fn new(work_root: impl Into<PathBuf>, storage: Arc<dyn Storage>) -> Self {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
         LocalOptions {
             work_root: work_root.into(),
             storage,
             clone_base: Arc::new(|_, _| None),
             max_parallel: 4,
-            sandbox: SandboxMode::Auto,
+            sandbox: SandboxMode::Bubblewrap,
+            hidden_paths: sandbox::default_hidden_paths(home.as_deref()),
             cluster: None,
             pass_env: env::DEFAULT_PASS_ENV
                 .iter()
@@ -152,8 +163,8 @@ pub struct LocalExecutor {
 #[derive(Debug)]
 struct Inner {
     opts: LocalOptions,
-    /// The sandbox to use, or why the requested one is unavailable.
-    sandbox: std::result::Result<Option<Bubblewrap>, String>,
+    /// The sandbox to use (`None`: explicitly none), or why jobs cannot be sandboxed.
+    sandbox: std::result::Result<Option<Bubblewrap>, SandboxUnavailable>,
     slots: Arc<Semaphore>,
     runs: Mutex<HashMap<String, Arc<Run>>>,
 }
@@ -428,18 +439,27 @@ async fn tail(path: &Path, max: usize) -> Option<Vec<u8>> {
 }
 
 impl LocalExecutor {
-    /// An executor with `opts`. A requested but missing bubblewrap surfaces on `start`.
+    /// An executor with `opts`. Finds bubblewrap and runs it once (unless
+    /// [`SandboxMode::Unsandboxed`]); when that fails, every `start` is refused with the reason
+    /// ([`LocalExecutor::sandbox_status`] tells it at once).
     pub fn new(opts: LocalOptions) -> Self {
         let path = std::env::var("PATH").ok();
-        let found = || sandbox::find_on_path("bwrap", path.as_deref());
-        let sandbox = match opts.sandbox {
-            SandboxMode::None => Ok(None),
-            SandboxMode::Auto => Ok(found().map(|program| Bubblewrap { program })),
-            SandboxMode::Bubblewrap => match found() {
-                Some(program) => Ok(Some(Bubblewrap { program })),
-                None => Err("bubblewrap (bwrap) is not on PATH".to_string()),
-            },
-        };
+        let sandbox = Bubblewrap::resolve(&opts.sandbox, path.as_deref()).and_then(|b| {
+            if let Some(b) = &b {
+                b.probe(&sandbox::resolve_hidden(&opts.hidden_paths))?;
+            }
+            Ok(b)
+        });
+        match &sandbox {
+            Ok(Some(b)) => tracing::debug!(
+                bwrap = %b.program.display(),
+                hidden = ?opts.hidden_paths,
+                "local executor: jobs run in a bubblewrap sandbox"
+            ),
+            // Callers say the next two loudly, in their own words (`prow local` names its flags).
+            Ok(None) => tracing::debug!("local executor: jobs run unsandboxed"),
+            Err(e) => tracing::debug!(error = %e, "local executor: no sandbox, jobs refused"),
+        }
         LocalExecutor {
             inner: Arc::new(Inner {
                 slots: Arc::new(Semaphore::new(opts.max_parallel.max(1))),
@@ -450,9 +470,15 @@ impl LocalExecutor {
         }
     }
 
-    /// The sandbox runs use (`None`: plain processes).
+    /// The sandbox runs use (`None`: plain processes, or no runs at all: see
+    /// [`LocalExecutor::sandbox_status`]).
     pub fn sandbox(&self) -> Option<&Bubblewrap> {
         self.inner.sandbox.as_ref().ok().and_then(Option::as_ref)
+    }
+
+    /// The sandbox runs use (`Ok(None)`: explicitly unsandboxed), or why every job is refused.
+    pub fn sandbox_status(&self) -> std::result::Result<Option<&Bubblewrap>, &SandboxUnavailable> {
+        self.inner.sandbox.as_ref().map(Option::as_ref)
     }
 
     /// The run directory of a job.
@@ -533,7 +559,18 @@ impl Executor for LocalExecutor {
         if self.live(name).is_some() {
             return Ok(self.status_of(name));
         }
-        let sandbox = self.inner.sandbox.clone().map_err(ExecError::Backend)?;
+        let sandbox = match &self.inner.sandbox {
+            Ok(Some(b)) => Some(RunSandbox {
+                bwrap: b.clone(),
+                hidden: sandbox::resolve_hidden(&self.inner.opts.hidden_paths),
+                exposed: sandbox::resolve_exposed(),
+            }),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(job = name, error = %e, "local executor: job refused");
+                return Err(ExecError::Invalid(e.to_string()));
+            }
+        };
         let paths = RunPaths::new(self.inner.dir_of(name));
         let plan = self.inner.plan(job, build_id, &paths)?;
 
@@ -716,8 +753,16 @@ fn json_target<T: serde::Serialize>(value: &T) -> UploadTarget {
     UploadTarget::data(serde_json::to_vec(value).unwrap_or_default())
 }
 
+/// The sandbox of one run: bubblewrap and what it hides, resolved when the run starts.
+#[derive(Debug, Clone)]
+struct RunSandbox {
+    bwrap: Bubblewrap,
+    hidden: Vec<sandbox::Hidden>,
+    exposed: Vec<PathBuf>,
+}
+
 /// Everything a run does, from waiting for a slot to the last upload.
-async fn execute(inner: Arc<Inner>, run: Arc<Run>, plan: Plan, sandbox: Option<Bubblewrap>) {
+async fn execute(inner: Arc<Inner>, run: Arc<Run>, plan: Plan, sandbox: Option<RunSandbox>) {
     let mut stop = run.stop.subscribe();
     let permit = tokio::select! {
         p = inner.slots.clone().acquire_owned() => p.ok(),
@@ -830,6 +875,11 @@ async fn execute(inner: Arc<Inner>, run: Arc<Run>, plan: Plan, sandbox: Option<B
 
     // entrypoint, per container
     let network = plan.network;
+    // Hidden paths are canonical, so the run directory is bound at its canonical path too.
+    let run_dir = paths
+        .dir
+        .canonicalize()
+        .unwrap_or_else(|_| paths.dir.clone());
     let mut started = Vec::new();
     let mut outcomes: Vec<Option<Outcome>> = Vec::new();
     for c in &plan.containers {
@@ -837,7 +887,17 @@ async fn execute(inner: Arc<Inner>, run: Arc<Run>, plan: Plan, sandbox: Option<B
             let _ = tokio::fs::create_dir_all(&c.cwd).await;
         }
         let argv = match &sandbox {
-            Some(b) => b.wrap(&c.argv, &paths.dir, &c.cwd, network),
+            Some(s) => s.bwrap.wrap(
+                &c.argv,
+                &sandbox::LocalSandbox {
+                    read_only: vec![run_dir.join("logs"), state::state_path(&run_dir)],
+                    run_dir: run_dir.clone(),
+                    hidden: s.hidden.clone(),
+                    exposed: s.exposed.clone(),
+                    cwd: c.cwd.clone(),
+                    network,
+                },
+            ),
             None => c.argv.clone(),
         };
         let spec = ProcessSpec {
@@ -910,7 +970,16 @@ async fn execute(inner: Arc<Inner>, run: Arc<Run>, plan: Plan, sandbox: Option<B
             .map(|c| WrapperOptions {
                 args: c.argv.clone(),
                 container_name: c.name.clone(),
-                metadata_file: c.metadata_file.to_string_lossy().into_owned(),
+                // The job made this file: read it only if it is one, as a link could point
+                // at any host file the executor can read. (A sandboxed job's processes all
+                // died with its PID namespace, so nothing swaps it after the check.)
+                metadata_file: if std::fs::symlink_metadata(&c.metadata_file)
+                    .is_ok_and(|m| m.is_file())
+                {
+                    c.metadata_file.to_string_lossy().into_owned()
+                } else {
+                    String::new()
+                },
                 ..Default::default()
             })
             .collect();

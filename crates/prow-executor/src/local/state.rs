@@ -147,11 +147,20 @@ pub fn load(dir: &Path) -> Option<RunRecord> {
 }
 
 /// Write a run's state atomically (temporary file + rename), so a crash never leaves a torn
-/// file behind.
+/// file behind. The run directory is the job's too: whatever it left at the temporary name
+/// (a link to a host file, say) is removed, never written through (`O_EXCL` does not follow
+/// links), and a race with the job only fails the save.
 pub fn save(dir: &Path, record: &RunRecord) -> std::io::Result<()> {
     let data = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
     let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
     f.write_all(&data)?;
     f.sync_all()?;
     drop(f);
@@ -219,5 +228,35 @@ mod tests {
         assert_eq!(load(dir.path()).unwrap(), r);
         std::fs::write(state_path(dir.path()), "{").unwrap();
         assert!(load(dir.path()).is_none());
+    }
+
+    #[test]
+    fn save_never_writes_through_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "host file\n").unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        std::os::unix::fs::symlink(&victim, run.join(format!(".{STATE_FILE}.tmp"))).unwrap();
+        let r = RunRecord {
+            name: "n".into(),
+            cluster: "default".into(),
+            build_id: "1".into(),
+            labels: BTreeMap::new(),
+            phase: Phase::Failed,
+            created: Utc::now(),
+            started: None,
+            finished: None,
+            message: None,
+            processes: Vec::new(),
+        };
+        save(&run, &r).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "host file\n");
+        assert_eq!(load(&run).unwrap(), r);
+        assert!(
+            !std::fs::symlink_metadata(state_path(&run))
+                .unwrap()
+                .is_symlink()
+        );
     }
 }

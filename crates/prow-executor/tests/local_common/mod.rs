@@ -23,7 +23,16 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Self {
-        let tmp = tempfile::tempdir().expect("tempdir");
+        Self::in_dir(tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// An environment outside `/tmp` (the sandbox's private `/tmp` would hide it anyway, so
+    /// what a job can see of it tests the sandbox's other walls).
+    pub fn outside_tmp() -> Self {
+        Self::in_dir(tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir"))
+    }
+
+    fn in_dir(tmp: tempfile::TempDir) -> Self {
         std::fs::create_dir_all(tmp.path().join("bucket")).expect("bucket dir");
         let storage: Arc<dyn Storage> =
             Arc::new(FileStorage::at(tmp.path().join("bucket")).expect("file storage"));
@@ -36,7 +45,7 @@ impl Env {
 
     pub fn options(&self) -> LocalOptions {
         let mut o = LocalOptions::new(self.work_root(), self.storage.clone());
-        o.sandbox = SandboxMode::None;
+        o.sandbox = SandboxMode::Unsandboxed;
         o.fetch_retries = Vec::new();
         o
     }

@@ -6,6 +6,11 @@
 //! Without GitHub credentials it runs the GitHub simulator in-process (seeded from `--seed`, or
 //! the embedded example world) and serves it under `/fake-github/`, so a fresh machine gets a
 //! working forge, webhooks and all, with no setup.
+//!
+//! Jobs run in a bubblewrap sandbox that hides the data dir, the secret files and the config
+//! paths given here (see `prow_executor::local::sandbox`). Without a working bubblewrap every job
+//! ends in `error` saying how to fix it, unless `--unsafe-unsandboxed-jobs` is given, which is
+//! logged as a warning at start and shown in Deck's header.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +28,7 @@ use prow_controller::buildid::Snowflake;
 use prow_controller::controller::{self, ConfigGetter, Context};
 use prow_controller::leader::{FileLock, LeaderTiming, run_as_leader};
 use prow_executor::Executor;
-use prow_executor::local::{LocalExecutor, LocalOptions};
+use prow_executor::local::{LocalExecutor, LocalOptions, SandboxMode};
 use prow_github::GitHub;
 use prow_github::hmac::HmacSecrets;
 use prow_hook::{EventLog, Hook, HookMetrics, PluginDispatch};
@@ -70,6 +75,14 @@ pub struct LocalArgs {
     /// Jobs running at once.
     #[arg(long, default_value_t = 4)]
     pub max_parallel: usize,
+    /// Run jobs WITHOUT a sandbox, as plain processes with this user's rights: they can read
+    /// the data dir and every secret, write wherever this user can and reach every local port.
+    /// Only for machines where bubblewrap cannot work; logged at start and shown in Deck.
+    #[arg(long)]
+    pub unsafe_unsandboxed_jobs: bool,
+    /// The bubblewrap binary sandboxing jobs (default: `bwrap` on PATH).
+    #[arg(long)]
+    pub bwrap_path: Option<PathBuf>,
     /// Mutations for real (`--dry-run=true` makes GitHub read-only).
     #[arg(long, default_value = "false", num_args = 0..=1, default_missing_value = "true",
           require_equals = true, value_parser = prow_runtime::parse_go_bool)]
@@ -239,6 +252,13 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
     )?;
     let mut opts = LocalOptions::new(data.join("runs"), storage.clone());
     opts.max_parallel = a.max_parallel.max(1);
+    opts.sandbox = match (&a.bwrap_path, a.unsafe_unsandboxed_jobs) {
+        (_, true) => SandboxMode::Unsandboxed,
+        (Some(p), false) => SandboxMode::BubblewrapAt(p.clone()),
+        (None, false) => SandboxMode::Bubblewrap,
+    };
+    opts.hidden_paths
+        .extend(hidden_from_jobs(&a, &data, &paths));
     if let Some(fake) = &fake {
         let fake = fake.clone();
         opts.clone_base = Arc::new(move |org: &str, repo: &str| {
@@ -246,7 +266,10 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
                 .map(|p| p.to_string_lossy().into_owned())
         });
     }
-    let executor: Arc<dyn Executor> = Arc::new(LocalExecutor::new(opts));
+    let hidden = opts.hidden_paths.clone();
+    let local_executor = LocalExecutor::new(opts);
+    let banner = sandbox_banner(&local_executor, &hidden);
+    let executor: Arc<dyn Executor> = Arc::new(local_executor);
 
     let config: ConfigGetter = {
         let agent = agent.clone();
@@ -316,6 +339,7 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
                     .unwrap_or_else(|| prow_github::client::DEFAULT_ENDPOINT.to_owned()),
             },
             dry_run: a.dry_run,
+            banner,
         },
         shutdown.clone(),
     )
@@ -450,6 +474,63 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
     shutdown.cancelled().await;
     while tasks.join_next().await.is_some() {}
     Ok(())
+}
+
+/// What jobs must not see: the data dir (store, event log, cookie secret, run directories of
+/// other jobs), every secret file and every config path this process was given.
+fn hidden_from_jobs(a: &LocalArgs, data: &Path, paths: &Paths) -> Vec<PathBuf> {
+    let mut out = vec![
+        data.to_path_buf(),
+        paths.config.clone(),
+        paths.plugins.clone(),
+    ];
+    out.extend(
+        [
+            &paths.jobs,
+            &a.seed,
+            &a.hmac_secret_file,
+            &a.github_oauth_config_file,
+            &a.github.github_token_path,
+            &a.github.github_app_private_key_path,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned(),
+    );
+    out
+}
+
+/// Logs how jobs will run, loudly when they are unsandboxed or refused, and returns Deck's
+/// header warning for those two cases.
+fn sandbox_banner(executor: &LocalExecutor, hidden: &[PathBuf]) -> Option<String> {
+    match executor.sandbox_status() {
+        Ok(Some(b)) => {
+            tracing::info!(
+                bwrap = %b.program.display(),
+                hidden = ?hidden,
+                "jobs run in a bubblewrap sandbox: no network unless they ask, only their run \
+                 directory writable, these paths hidden"
+            );
+            None
+        }
+        Ok(None) => {
+            tracing::warn!(
+                "UNSAFE: --unsafe-unsandboxed-jobs: jobs run WITHOUT a sandbox, as plain \
+                 processes with this user's rights; any job can read the data dir and every \
+                 secret, write wherever this user can and reach every local port"
+            );
+            Some(
+                "Unsafe: jobs run without a sandbox (--unsafe-unsandboxed-jobs). Any job can \
+                 read this machine's files and Prow's secrets, write where Prow can and reach \
+                 every local port."
+                    .into(),
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "no sandbox for jobs: every job will end in error");
+            Some(format!("Jobs are not run: {e}"))
+        }
+    }
 }
 
 fn esc(s: &str) -> String {

@@ -53,6 +53,8 @@ pub struct LocalDeck<'a> {
     /// The GitHub API base (real GitHub mode).
     pub github_api: String,
     pub dry_run: bool,
+    /// Warning in every page's header (jobs unsandboxed or refused).
+    pub banner: Option<String>,
 }
 
 /// A 32-byte cookie secret kept in the data dir, so sessions survive restarts.
@@ -125,6 +127,7 @@ pub async fn deck(
             rerun_creates_job: !l.dry_run,
             allow_insecure: true,
             spyglass: true,
+            warning_banner: l.banner.clone(),
             ..Default::default()
         },
     );
