@@ -51,14 +51,21 @@ fn check_key(key: &str) -> Result<(), &'static str> {
     if key.len() > MAX_KEY_LEN {
         return Err("longer than 1024 bytes");
     }
-    check_chars(key)?;
-    if key.starts_with('/') {
+    check_relative_path(key)
+}
+
+/// The path rules of [`validate_key`] without its length limit, for URL paths that carry more
+/// than a key (a provider and a bucket in front of it): no control characters, no backslash,
+/// not absolute, no trailing `/`, no empty, `.` or `..` segment. Returns the reason.
+pub fn check_relative_path(path: &str) -> Result<(), &'static str> {
+    check_chars(path)?;
+    if path.starts_with('/') {
         return Err("is absolute (starts with '/')");
     }
-    if key.ends_with('/') {
+    if path.ends_with('/') {
         return Err("ends with '/'");
     }
-    check_segments(key)
+    check_segments(path)
 }
 
 /// A key as a relative path to join onto a directory: the same rules as [`validate_key`],
