@@ -73,11 +73,16 @@ pub fn parse_job_history(
         )));
     }
     let root = root.trim_end_matches('/');
-    if root.is_empty() || root.split('/').any(|s| s == ".." || s == ".") {
+    // The shared storage-key rules (no dots, empty segments, control characters or
+    // backslashes), for the bucket name and the root alike, before anything is opened.
+    if let Err(reason) = prow_storage::key::check_relative_path(bucket)
+        .and_then(|()| prow_storage::key::check_relative_path(root))
+    {
         return Err(HistoryError::BadRequest(format!(
-            "invalid path for job: /job-history/{rest}"
+            "invalid path for job: /job-history/{rest}: {reason}"
         )));
     }
+
     let build_id = match build_id.filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => match s.parse::<u64>() {
@@ -633,6 +638,26 @@ mod tests {
         assert!(parse_job_history("gs/b/logs/x", Some("0")).is_err());
         assert!(parse_job_history("gs/b/logs/x", Some("abc")).is_err());
         assert!(parse_job_history("gs/b/../etc", None).is_err());
+        // The shared attack table: every decoded escape is a 400 before any bucket is opened.
+        for bad in [
+            "gs/b//etc/passwd",
+            "gs/b/logs//x",
+            "gs/b/logs/./x",
+            "gs/b/a/../../x",
+            "gs/b/logs\\..\\x",
+            "gs/b/logs/a\u{0}b",
+            "gs/../logs/x",
+            "gs/b\\c/logs/x",
+            "s3/b/..",
+        ] {
+            assert!(
+                matches!(
+                    parse_job_history(bad, None),
+                    Err(HistoryError::BadRequest(_))
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

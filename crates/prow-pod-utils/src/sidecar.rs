@@ -195,10 +195,12 @@ pub fn combine_metadata(entries: &[WrapperOptions], log: &Logger) -> Metadata {
     for (i, e) in entries.iter().enumerate() {
         let name = format!("entry {i}: {}", e.args.join(" "));
         let path = Path::new(&e.metadata_file);
-        if e.metadata_file.is_empty() || !path.exists() {
+        // The metadata file lives in the job's artifacts directory: the job may have made it a
+        // link to a host file, whose JSON would otherwise end up in finished.json.
+        if e.metadata_file.is_empty() || std::fs::symlink_metadata(path).is_err() {
             continue;
         }
-        let parsed = std::fs::read(path)
+        let parsed = upload::read_regular_file(path)
             .map_err(|err| format!("cannot read {}: {err}", e.metadata_file))
             .and_then(|raw| {
                 serde_json::from_slice::<Metadata>(&raw)
@@ -549,6 +551,28 @@ mod tests {
         let mut bad = o.clone();
         bad.entries[0].marker_file.clear();
         assert!(bad.validate().unwrap_err().starts_with("entry 0:"));
+    }
+
+    /// `metadata.json` sits in the job's artifacts: a link there to a host JSON file must not
+    /// copy that file into finished.json.
+    #[test]
+    fn metadata_link_is_not_followed() {
+        let host = tempfile::tempdir().unwrap();
+        let secret = host.path().join("creds.json");
+        std::fs::write(&secret, r#"{"private_key": "host-secret-91ac"}"#).unwrap();
+        let arts = tempfile::tempdir().unwrap();
+        let md = arts.path().join("metadata.json");
+        std::os::unix::fs::symlink(&secret, &md).unwrap();
+        let entry = WrapperOptions {
+            args: vec!["test".into()],
+            metadata_file: md.display().to_string(),
+            ..Default::default()
+        };
+        let merged = combine_metadata(&[entry], &Logger::silent("test"));
+        let text = serde_json::to_string(&merged).unwrap();
+        assert!(!text.contains("host-secret-91ac"), "{text}");
+        assert!(!merged.contains_key("private_key"));
+        assert!(text.contains("symbolic link"), "{text}");
     }
 
     #[test]

@@ -51,13 +51,10 @@ pub trait Uploader: Send + Sync {
         self.put(path, data)
     }
 
-    /// Store a local file; the default reads it into memory.
+    /// Store a local file; the default reads it into memory (never through a link: see
+    /// [`read_regular_file`]).
     fn put_file(&self, path: &str, local: &Path, attrs: &WriterOptions) -> Result<(), UploadError> {
-        let data = fs::read(local).map_err(|source| UploadError::Io {
-            op: "read",
-            path: local.display().to_string(),
-            source,
-        })?;
+        let data = read_regular_file(local)?;
         self.put_with(path, &data, attrs)
     }
 
@@ -74,6 +71,55 @@ pub trait Uploader: Send + Sync {
             Duration::from_secs(9),
         ]
     }
+}
+
+/// Open `path` for reading only if it is a regular file and not a symbolic link: the kernel
+/// refuses a link as the last component (`O_NOFOLLOW`, so there is no window between a check
+/// and the open), and FIFOs, sockets and devices are refused after a non-blocking open (a FIFO
+/// would otherwise block the upload forever). Jobs control their artifacts directory; a link
+/// there must never make us upload what it points to. (`prow-storage` has the same rule in
+/// `safe_fs`; this crate does not depend on it.)
+pub fn open_regular_file(path: &Path) -> Result<fs::File, UploadError> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    let io = |source: std::io::Error| UploadError::Io {
+        op: "open",
+        path: path.display().to_string(),
+        source,
+    };
+    let flags =
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let fd = rustix::fs::open(path, flags, Mode::empty()).map_err(|e| {
+        if e == rustix::io::Errno::LOOP {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a symbolic link, which is never followed",
+            ))
+        } else {
+            io(e.into())
+        }
+    })?;
+    let st = rustix::fs::fstat(&fd).map_err(|e| io(e.into()))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    Ok(fs::File::from(fd))
+}
+
+/// The content of a regular file, opened as in [`open_regular_file`].
+pub fn read_regular_file(path: &Path) -> Result<Vec<u8>, UploadError> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    open_regular_file(path)?
+        .read_to_end(&mut data)
+        .map_err(|source| UploadError::Io {
+            op: "read",
+            path: path.display().to_string(),
+            source,
+        })?;
+    Ok(data)
 }
 
 /// Writes objects as files under a root directory.
@@ -125,7 +171,13 @@ impl Uploader for LocalUploader {
                 source,
             })?;
         }
-        fs::copy(local, &dest)
+        let mut input = open_regular_file(local)?;
+        let mut out = fs::File::create(&dest).map_err(|source| UploadError::Io {
+            op: "create",
+            path: dest.display().to_string(),
+            source,
+        })?;
+        std::io::copy(&mut input, &mut out)
             .map(|_| ())
             .map_err(|source| UploadError::Io {
                 op: "copy",
@@ -286,7 +338,15 @@ pub fn assemble_targets(
 
     for item in &opts.items {
         let path = Path::new(item);
-        let meta = match fs::metadata(path) {
+        // The item itself is looked at without following a link: a job can replace its
+        // artifacts directory with a link to anywhere on the host.
+        let meta = match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                log.warn(&format!(
+                    "Skipping upload item {item}: it is a symbolic link, which is never followed"
+                ));
+                continue;
+            }
             Ok(m) => m,
             Err(e) => {
                 log.warn(&format!(
@@ -327,7 +387,10 @@ pub fn assemble_targets(
     Ok(AssembledTargets { primary, extra })
 }
 
-/// Every file under `dir` in lexical order, symlinks not followed (like Go's `filepath.Walk`).
+/// Every non-directory entry under `dir` in lexical order, directory links not descended into
+/// (like Go's `filepath.Walk`). Links to files *are* returned: clonerefs reads SSH keys from
+/// Kubernetes secret volumes, whose files are links. Artifact uploads use [`walk`], which
+/// skips every link.
 pub(crate) fn walk_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(rd) = fs::read_dir(dir) else {
@@ -345,6 +408,45 @@ pub(crate) fn walk_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// What [`walk`] found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Walked {
+    /// Regular files, in lexical order.
+    pub files: Vec<PathBuf>,
+    /// Links and special files that were skipped.
+    pub skipped: Vec<PathBuf>,
+}
+
+/// Every regular file under `dir` in lexical order, plus what was skipped: links are neither
+/// followed nor returned (a link to a file or a directory anywhere on the host must never be
+/// uploaded), and neither are FIFOs, sockets or devices. A `dir` that is itself a link is not
+/// entered (it is reported as skipped).
+pub(crate) fn walk(dir: &Path) -> Walked {
+    let mut out = Walked::default();
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => walk_into(dir, &mut out),
+        Ok(_) => out.skipped.push(dir.to_path_buf()),
+        Err(_) => {}
+    }
+    out
+}
+
+fn walk_into(dir: &Path, out: &mut Walked) {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => walk_into(&p, out),
+            Ok(m) if m.is_file() => out.files.push(p),
+            Ok(_) => out.skipped.push(p),
+            Err(_) => {}
+        }
+    }
+}
+
 fn gather_artifacts(
     dir: &Path,
     blob: &str,
@@ -357,7 +459,14 @@ fn gather_artifacts(
         "Gathering artifacts from artifact directory: {}",
         dir.display()
     ));
-    for file in walk_files(dir) {
+    let walked = walk(dir);
+    for skipped in &walked.skipped {
+        log.warn(&format!(
+            "Skipping {}: a symbolic link or special file is never uploaded",
+            skipped.display()
+        ));
+    }
+    for file in walked.files {
         let Ok(rel) = file.strip_prefix(dir) else {
             continue;
         };
@@ -405,19 +514,16 @@ fn upload_one(
     media_types: &BTreeMap<String, String>,
 ) -> Result<(), UploadError> {
     let compress = compress_types.is_some_and(|t| gcs::should_compress(dest, t));
-    let read = |p: &Path| {
-        fs::read(p).map_err(|source| UploadError::Io {
-            op: "read",
-            path: p.display().to_string(),
-            source,
-        })
-    };
+    let read = |p: &Path| read_regular_file(p);
     let data = match &target.source {
         Source::File(p) if !compress => return uploader.put_file(dest, p, &target.attrs),
         Source::File(p) => read(p)?,
         Source::Data(d) => d.clone(),
-        Source::LogFile(p) => match fs::read(p) {
+        Source::LogFile(p) => match read_regular_file(p) {
             Ok(d) => d,
+            Err(UploadError::Io { source, .. }) => {
+                format!("Failed to open {}: {source}\n", p.display()).into_bytes()
+            }
             Err(e) => format!("Failed to open {}: {e}\n", p.display()).into_bytes(),
         },
     };
@@ -764,6 +870,95 @@ mod tests {
         assert!(local_uploader_for(&opts("gs://b")).is_err());
         assert!(local_uploader_for(&opts("file:///tmp/x")).is_ok());
         assert!(LocalUploader::new("/tmp").put("../x", b"").is_err());
+    }
+
+    /// A job controls its artifacts directory: links in it (to a host file, to a host
+    /// directory, to itself), the directory itself being a link, and FIFOs must never make the
+    /// uploader read anything outside it, or hang.
+    #[test]
+    fn symlinked_artifacts_are_skipped_and_logged() {
+        use std::os::unix::fs::symlink;
+        let log = Logger::silent("test").capturing();
+        let host = tempfile::tempdir().unwrap();
+        let marker = "host-marker-7d0c";
+        fs::write(host.path().join("secret"), marker).unwrap();
+        let job = tempfile::tempdir().unwrap();
+        let arts = job.path().join("artifacts");
+        fs::create_dir_all(arts.join("sub")).unwrap();
+        fs::write(arts.join("sub/ok.txt"), "fine").unwrap();
+        symlink(host.path().join("secret"), arts.join("leak")).unwrap();
+        symlink(host.path(), arts.join("dirleak")).unwrap();
+        symlink(&arts, arts.join("sub/loop")).unwrap();
+        let fifo = arts.join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        // The artifacts directory itself replaced by a link to the host directory.
+        let swapped = job.path().join("swapped");
+        symlink(host.path(), &swapped).unwrap();
+        // A single-file item that is a link.
+        let file_item = job.path().join("file-item");
+        symlink(host.path().join("secret"), &file_item).unwrap();
+
+        let out = tempfile::tempdir().unwrap();
+        let mut o = opts("bucket");
+        o.gcs_configuration.local_output_dir = out.path().display().to_string();
+        o.items = [&arts, &swapped, &file_item]
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let a = assemble_targets(&o, &spec(ProwJobType::Periodic), Targets::new(), &log).unwrap();
+        assert_eq!(keys(&a.primary), vec!["artifacts/sub/ok.txt"]);
+        let up = local_uploader_for(&o).unwrap();
+        run(&o, &spec(ProwJobType::Periodic), Targets::new(), &up, &log).unwrap();
+        let mut seen = Vec::new();
+        let mut stack = vec![out.path().to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                let m = fs::symlink_metadata(&p).unwrap();
+                assert!(!m.file_type().is_symlink(), "{}", p.display());
+                if m.is_dir() {
+                    stack.push(p);
+                } else {
+                    assert!(!fs::read_to_string(&p).unwrap().contains(marker));
+                    seen.push(p.strip_prefix(out.path()).unwrap().to_path_buf());
+                }
+            }
+        }
+        assert_eq!(seen, vec![PathBuf::from("artifacts/sub/ok.txt")]);
+        let lines = String::from_utf8_lossy(&log.captured()).into_owned();
+        for name in ["leak", "dirleak", "loop", "fifo", "swapped", "file-item"] {
+            assert!(
+                lines.contains(name) && lines.contains("never"),
+                "no warning for {name}: {lines}"
+            );
+        }
+
+        // Reading a link or a FIFO directly is refused too (no hang).
+        assert!(read_regular_file(&arts.join("leak")).is_err());
+        assert!(read_regular_file(&fifo).is_err());
+        assert!(
+            LocalUploader::new(out.path())
+                .put_file("x", &arts.join("leak"), &WriterOptions::default())
+                .is_err()
+        );
+        let t = UploadTarget {
+            source: Source::LogFile(arts.join("leak")),
+            attrs: WriterOptions::default(),
+        };
+        let mut targets = Targets::new();
+        targets.insert("log.txt".into(), t);
+        upload_targets(&up, &targets, &o, &log).unwrap();
+        let got = fs::read_to_string(out.path().join("log.txt")).unwrap();
+        assert!(
+            got.starts_with("Failed to open ") && !got.contains(marker),
+            "{got}"
+        );
     }
 
     #[test]

@@ -225,20 +225,13 @@ impl BucketPolicy {
         if trimmed.is_empty() {
             return Err(bad("empty"));
         }
-        if trimmed.chars().any(|c| c.is_control() || c == '\\') {
-            return Err(bad("contains control characters or backslashes"));
-        }
         if trimmed.len() > 2048 {
             return Err(bad("too long"));
         }
+        // The one path check shared with the storage layer (dots, empty segments, control
+        // characters, backslashes).
+        prow_storage::key::check_relative_path(trimmed).map_err(bad)?;
         let segs: Vec<&str> = trimmed.split('/').collect();
-        for s in &segs {
-            match *s {
-                "" => return Err(bad("contains an empty path segment")),
-                "." | ".." => return Err(bad("contains a '.' or '..' segment")),
-                _ => {}
-            }
-        }
         let first = segs[0];
         let rest = &segs[1..];
         let need_build = |p: &[&str]| {
@@ -465,6 +458,36 @@ mod tests {
         let open = policy(false);
         assert!(open.parse("gs/evil-bucket/logs/job/1").is_ok());
         assert!(open.parse("file/etc/x/y").is_err());
+    }
+
+    /// Every decoded form of "outside the bucket" is a 4xx, and the build path that comes out
+    /// of a successful parse is always a valid storage key.
+    #[test]
+    fn attack_table() {
+        let p = policy(false);
+        let status = |s: &str| p.parse(s).map(|_| ()).map_err(|e| e.status().as_u16());
+        for tail in [
+            "/etc/passwd",
+            "//etc/passwd",
+            "..",
+            "a/../../x",
+            "a/./b",
+            "a//b",
+            "a\\..\\b",
+            "a\u{0}b",
+        ] {
+            for head in ["gs/b/", "s3/b/", "file/var/prow/artifacts/", "prowjob/"] {
+                let input = format!("{head}{tail}");
+                let st = status(&input).unwrap_err();
+                assert!((400..500).contains(&st), "{input:?}: {st}");
+            }
+        }
+        for ok in ["gs/b/logs/j/1", "file/var/prow/artifacts/logs/j/1"] {
+            let Ok(ViewKey::Storage(src)) = p.parse(ok) else {
+                panic!("{ok}");
+            };
+            prow_storage::key::validate_key(&src.path).unwrap();
+        }
     }
 
     #[test]

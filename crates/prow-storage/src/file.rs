@@ -6,6 +6,11 @@
 //! type and encoding, cache control, metadata) are kept as small JSON files under
 //! `<root>/.prow-storage-attrs/`; names starting with `.prow-storage-` are reserved and never
 //! listed.
+//!
+//! Symbolic links are never followed below the root (see [`crate::safe_fs`]): a link planted
+//! in the bucket directory is not an object, is not listed, and cannot be read through, and a
+//! write never goes through a linked directory. The root itself may be reached through links
+//! (it is configuration).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -19,8 +24,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StorageError};
-use crate::key::{group_by_delimiter, validate_key, validate_prefix};
+use crate::key::{group_by_delimiter, safe_relative_path, validate_key, validate_prefix};
 use crate::location::StorageUrl;
+use crate::safe_fs::{self, Entry, EntryKind};
 use crate::{Attributes, ListPage, ObjectInfo, PutOptions, Storage};
 
 /// Prefix of every name this backend reserves for itself.
@@ -121,23 +127,59 @@ impl FileStorage {
 
     fn open_object(&self, k: &str) -> Result<(fs::File, u64)> {
         let path = self.object_path(k);
-        let f = fs::File::open(&path).map_err(|e| self.io_err("open", k, &path, e))?;
+        let rel = safe_relative_path(k)?;
+        // Object stores have no directories and no links: a directory, a link or a special
+        // file at a key (or on the way to it) is "no such object".
+        let f = safe_fs::open_beneath(&self.root, &rel).map_err(|e| match e.kind() {
+            io::ErrorKind::InvalidInput | io::ErrorKind::NotADirectory => {
+                tracing::debug!(key = k, error = %e, "file bucket: not an object");
+                self.not_found(k)
+            }
+            _ => self.io_err("open", k, &path, e),
+        })?;
         let meta = f.metadata().map_err(|e| self.io_err("stat", k, &path, e))?;
-        // Object stores have no directories: a directory at a key is "no such object".
-        if !meta.is_file() {
-            return Err(self.not_found(k));
-        }
         Ok((f, meta.len()))
+    }
+
+    /// Refuse to write or delete through a directory that is a link (or not a directory):
+    /// every existing directory on the way to `k` must be a real one.
+    fn check_real_dirs(&self, k: &str) -> Result<()> {
+        let rel = safe_relative_path(k)?;
+        let mut so_far = PathBuf::new();
+        let parts: Vec<_> = rel.iter().collect();
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            so_far.push(part);
+            match safe_fs::kind_beneath(&self.root, &so_far) {
+                Ok(None) => return Ok(()),
+                Ok(Some(EntryKind::Dir)) => {}
+                Ok(Some(_)) => {
+                    return Err(StorageError::InvalidKey {
+                        key: k.to_string(),
+                        reason: "a directory on the way is a symbolic link or a file",
+                    });
+                }
+                Err(e) => {
+                    return Err(StorageError::io(
+                        "stat",
+                        self.root.join(&so_far).display(),
+                        e,
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn write_blocking(&self, k: &str, payload: Payload<'_>, opts: &PutOptions) -> Result<()> {
         // Open the source before touching anything, so a missing file changes nothing.
         let mut source: Box<dyn Read> = match payload {
-            Payload::File(p) => {
-                Box::new(fs::File::open(p).map_err(|e| StorageError::io("open", p.display(), e))?)
-            }
+            Payload::File(p) => Box::new(
+                safe_fs::open_regular_nofollow(p)
+                    .map_err(|e| StorageError::io("open", p.display(), e))?,
+            ),
             Payload::Bytes(b) => Box::new(b),
         };
+        self.check_real_dirs(k)?;
         let dest = self.object_path(k);
         let parent = dest.parent().unwrap_or(&self.root).to_path_buf();
         fs::create_dir_all(&parent)
@@ -263,41 +305,38 @@ impl FileStorage {
     fn list_blocking(&self, prefix: &str, delimiter: Option<&str>) -> Result<ListPage> {
         validate_prefix(prefix)?;
         let (dir, _) = prefix.rsplit_once('/').unwrap_or(("", prefix));
-        let dir_path = if dir.is_empty() {
-            self.root.clone()
-        } else {
-            self.root.join(dir)
-        };
+        let rel = Path::new(dir);
         let mut page = ListPage::default();
         if delimiter == Some("/") {
             // One directory level is enough: this is how Deck walks job history.
-            for (name, meta) in read_dir_sorted(&dir_path)? {
+            for e in read_dir_sorted(&self.root, rel)? {
                 let k = if dir.is_empty() {
-                    name.clone()
+                    e.name.clone()
                 } else {
-                    format!("{dir}/{name}")
+                    format!("{dir}/{}", e.name)
                 };
                 if !k.starts_with(prefix) {
                     continue;
                 }
-                if meta.is_file() {
-                    page.objects.push(object_info(k, &meta));
-                } else if meta.is_dir() && contains_file(&dir_path.join(&name)) {
-                    page.prefixes.push(format!("{k}/"));
+                match e.kind {
+                    EntryKind::File => page.objects.push(object_info(k, &e)),
+                    EntryKind::Dir if contains_file(&self.root, &rel.join(&e.name)) => {
+                        page.prefixes.push(format!("{k}/"));
+                    }
+                    _ => {}
                 }
             }
             return Ok(page);
         }
         let mut all = Vec::new();
-        walk(&dir_path, dir, &mut all)?;
+        walk(&self.root, dir, &mut all)?;
         all.sort_by(|a, b| a.0.cmp(&b.0));
         let (objects, prefixes) = group_by_delimiter(
             all.iter().map(|(k, _)| k.as_str()),
             prefix,
             delimiter.unwrap_or(""),
         );
-        let by_key: BTreeMap<&str, &fs::Metadata> =
-            all.iter().map(|(k, m)| (k.as_str(), m)).collect();
+        let by_key: BTreeMap<&str, &Entry> = all.iter().map(|(k, m)| (k.as_str(), m)).collect();
         page.objects = objects
             .into_iter()
             .filter_map(|k| by_key.get(k).map(|m| object_info(k.to_string(), m)))
@@ -307,6 +346,7 @@ impl FileStorage {
     }
 
     fn delete_blocking(&self, k: &str) -> Result<()> {
+        self.check_real_dirs(k)?;
         let path = self.object_path(k);
         match fs::remove_file(&path) {
             Ok(()) => {}
@@ -339,11 +379,11 @@ impl FileStorage {
     }
 }
 
-fn object_info(k: String, meta: &fs::Metadata) -> ObjectInfo {
+fn object_info(k: String, e: &Entry) -> ObjectInfo {
     ObjectInfo {
         key: k,
-        size: meta.len(),
-        updated: meta.modified().ok().map(DateTime::<Utc>::from),
+        size: e.size,
+        updated: e.modified.map(DateTime::<Utc>::from),
     }
 }
 
@@ -351,11 +391,12 @@ fn reserved(name: &str) -> bool {
     name.starts_with(RESERVED_PREFIX)
 }
 
-/// Entries of a directory, sorted, without reserved names; a missing
-/// directory is empty.
-fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, fs::Metadata)>> {
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
+/// Entries of the directory `rel` below `root`, sorted, without reserved names, reached and
+/// described without following links; a missing directory (or a link where one was expected)
+/// is empty.
+fn read_dir_sorted(root: &Path, rel: &Path) -> Result<Vec<Entry>> {
+    let entries = match safe_fs::read_dir_beneath(root, rel) {
+        Ok(e) => e,
         Err(e)
             if matches!(
                 e.kind(),
@@ -364,53 +405,42 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, fs::Metadata)>> {
         {
             return Ok(Vec::new());
         }
-        Err(e) => return Err(StorageError::io("list", dir.display(), e)),
+        Err(e) => return Err(StorageError::io("list", root.join(rel).display(), e)),
     };
-    let mut out = Vec::new();
-    for entry in rd {
-        let entry = entry.map_err(|e| StorageError::io("list", dir.display(), e))?;
-        // Names that are not UTF-8 cannot be object names; skip them.
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        if reserved(&name) {
-            continue;
-        }
-        // A symlink to a file is an object; symlinked directories are not descended into
-        // (object stores have no links, and a link loop must not recurse forever).
-        let meta = match fs::symlink_metadata(entry.path()) {
-            Ok(m) if m.file_type().is_symlink() => match fs::metadata(entry.path()) {
-                Ok(target) if target.is_file() => target,
-                _ => continue,
-            },
-            Ok(m) => m,
-            Err(_) => continue,
-        };
-        out.push((name, meta));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+    Ok(entries
+        .into_iter()
+        .filter(|e| !reserved(&e.name))
+        .filter(|e| {
+            // Object stores have no links: a link is neither an object nor a directory to
+            // descend into (which also rules out link loops).
+            if e.kind == EntryKind::Symlink {
+                tracing::debug!(dir = %root.join(rel).display(), name = %e.name, "file bucket: skipping a symbolic link");
+            }
+            matches!(e.kind, EntryKind::File | EntryKind::Dir)
+        })
+        .collect())
 }
 
-fn contains_file(dir: &Path) -> bool {
-    read_dir_sorted(dir).is_ok_and(|entries| {
-        entries
-            .iter()
-            .any(|(name, m)| m.is_file() || (m.is_dir() && contains_file(&dir.join(name))))
+fn contains_file(root: &Path, rel: &Path) -> bool {
+    read_dir_sorted(root, rel).is_ok_and(|entries| {
+        entries.iter().any(|e| {
+            e.kind == EntryKind::File
+                || (e.kind == EntryKind::Dir && contains_file(root, &rel.join(&e.name)))
+        })
     })
 }
 
-fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, fs::Metadata)>) -> Result<()> {
-    for (name, meta) in read_dir_sorted(dir)? {
+fn walk(root: &Path, rel: &str, out: &mut Vec<(String, Entry)>) -> Result<()> {
+    for e in read_dir_sorted(root, Path::new(rel))? {
         let k = if rel.is_empty() {
-            name.clone()
+            e.name.clone()
         } else {
-            format!("{rel}/{name}")
+            format!("{rel}/{}", e.name)
         };
-        if meta.is_dir() {
-            walk(&dir.join(&name), &k, out)?;
-        } else if meta.is_file() {
-            out.push((k, meta));
+        match e.kind {
+            EntryKind::Dir => walk(root, &k, out)?,
+            EntryKind::File => out.push((k, e)),
+            _ => {}
         }
     }
     Ok(())
@@ -573,19 +603,89 @@ mod tests {
         s.delete("d/e/f").await.unwrap();
     }
 
+    /// A link planted in the bucket directory is not an object: not listed, not readable,
+    /// not a directory to read or write through, whatever it points to.
     #[tokio::test]
-    async fn symlinks() {
+    async fn symlinks_are_never_followed() {
         let (dir, s) = store();
+        let outside = tempfile::tempdir().unwrap();
+        let marker = "host-file-marker-5b1f";
+        fs::write(outside.path().join("secret"), marker).unwrap();
         s.put("real/f", Bytes::from_static(b"1"), &PutOptions::default())
             .await
             .unwrap();
-        std::os::unix::fs::symlink(dir.path().join("real/f"), dir.path().join("real/link"))
-            .unwrap();
+        let root = dir.path();
+        std::os::unix::fs::symlink(root.join("real/f"), root.join("real/link")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.join("real/leak")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("out")).unwrap();
         // A loop back to the root must not be followed.
-        std::os::unix::fs::symlink(dir.path(), dir.path().join("real/loop")).unwrap();
+        std::os::unix::fs::symlink(root, root.join("real/loop")).unwrap();
         let l = s.list("", None).await.unwrap();
         let keys: Vec<_> = l.objects.iter().map(|o| o.key.as_str()).collect();
-        assert_eq!(keys, vec!["real/f", "real/link"]);
-        assert_eq!(&s.get("real/link").await.unwrap()[..], b"1");
+        assert_eq!(keys, vec!["real/f"]);
+        let l = s.list("", Some("/")).await.unwrap();
+        assert_eq!(l.prefixes, vec!["real/"]);
+        assert!(s.list("out/", None).await.unwrap().objects.is_empty());
+        assert!(s.list("out/", Some("/")).await.unwrap().objects.is_empty());
+        for k in ["real/link", "real/leak", "out/secret", "real/loop/real/f"] {
+            let e = s.get(k).await.unwrap_err();
+            assert!(e.is_not_found(), "{k}: {e}");
+            assert!(
+                s.get_range(k, 0..10).await.unwrap_err().is_not_found(),
+                "{k}"
+            );
+            assert!(s.attributes(k).await.unwrap_err().is_not_found(), "{k}");
+            assert!(!s.exists(k).await.unwrap(), "{k}");
+        }
+        // Writing or deleting through a linked directory is refused; nothing lands outside.
+        assert!(
+            s.put("out/new", Bytes::from_static(b"x"), &PutOptions::default())
+                .await
+                .is_err()
+        );
+        assert!(!outside.path().join("new").exists());
+        assert!(s.delete("out/secret").await.is_err());
+        assert!(outside.path().join("secret").exists());
+        // put_file never reads a link's target.
+        let src = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), src.path().join("l")).unwrap();
+        assert!(
+            s.put_file("up", &src.path().join("l"), &PutOptions::default())
+                .await
+                .is_err()
+        );
+        assert!(!s.exists("up").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn attack_keys_are_refused() {
+        let (_dir, s) = store();
+        for bad in [
+            "/etc/passwd",
+            "//etc/passwd",
+            "../x",
+            "a/../../x",
+            "a/./b",
+            "a//b",
+            "a\\..\\b",
+            "a\u{0}b",
+            "a/",
+        ] {
+            for e in [
+                s.get(bad).await.unwrap_err(),
+                s.get_range(bad, 0..1).await.unwrap_err(),
+                s.attributes(bad).await.unwrap_err(),
+                s.put(bad, Bytes::new(), &PutOptions::default())
+                    .await
+                    .unwrap_err(),
+                s.delete(bad).await.unwrap_err(),
+            ] {
+                assert_eq!(e.metric_label(), "invalid_key", "{bad:?}: {e}");
+            }
+        }
+        for bad in ["/etc", "../", "a/../", "a\\b", "a\u{0}"] {
+            assert!(s.list(bad, None).await.is_err(), "{bad:?}");
+            assert!(s.list(bad, Some("/")).await.is_err(), "{bad:?}");
+        }
     }
 }

@@ -30,6 +30,7 @@ pub mod gcs;
 pub mod key;
 pub mod location;
 pub mod s3;
+pub mod safe_fs;
 pub mod upload;
 
 use std::collections::BTreeMap;

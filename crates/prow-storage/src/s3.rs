@@ -286,7 +286,8 @@ impl Storage for S3Storage {
     async fn put_file(&self, k: &str, src: &Path, opts: &PutOptions) -> Result<()> {
         let path = self.path(k)?;
         let io = |op, e| StorageError::io(op, src.display(), e);
-        let mut f = tokio::fs::File::open(src)
+        // Never a link's target, never a FIFO (see `safe_fs`).
+        let mut f = crate::safe_fs::open_regular_nofollow_async(src)
             .await
             .map_err(|e| io("open", e))?;
         let size = f.metadata().await.map_err(|e| io("stat", e))?.len();

@@ -171,7 +171,7 @@ pub async fn upload_file(
     }
     let src_buf: PathBuf = src.to_path_buf();
     let (size, head) = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Vec<u8>)> {
-        let mut f = std::fs::File::open(&src_buf)?;
+        let mut f = crate::safe_fs::open_regular_nofollow(&src_buf)?;
         let size = f.metadata()?.len();
         let mut head = Vec::with_capacity(3);
         (&mut f).take(3).read_to_end(&mut head)?;
@@ -185,7 +185,7 @@ pub async fn upload_file(
     };
     let src_buf = src.to_path_buf();
     let tmp = tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::NamedTempFile> {
-        let mut input = std::fs::File::open(&src_buf)?;
+        let mut input = crate::safe_fs::open_regular_nofollow(&src_buf)?;
         let tmp = tempfile::Builder::new().prefix("prow-upload-").tempfile()?;
         let mut enc = GzEncoder::new(tmp.reopen()?, Compression::default());
         std::io::copy(&mut input, &mut enc)?;

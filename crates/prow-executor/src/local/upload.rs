@@ -2,6 +2,11 @@
 //! target assembly (build directory, `latest-build.txt` pointers, presubmit alias, gathered
 //! artifacts), so they match what initupload and sidecar write; the bytes go through
 //! `prow_storage`'s upload semantics (compression, content types, object metadata).
+//!
+//! Symbolic links are never uploaded: the gathering walk (pod-utils' `assemble_targets`)
+//! skips links and special files with a warning, a links-only artifacts directory (or one
+//! replaced by a link) uploads nothing, and every file is opened with `O_NOFOLLOW`, so a link
+//! swapped in after the walk is refused by the kernel rather than followed.
 
 use std::path::Path;
 
@@ -58,8 +63,10 @@ pub async fn upload(
     spec: &JobSpec,
     extra: Targets,
 ) -> Vec<String> {
-    let log = Logger::silent("local-executor");
-    let assembled = match assemble_targets(opts, spec, extra, &log) {
+    let log = Logger::silent("local-executor").capturing();
+    let assembled = assemble_targets(opts, spec, extra, &log);
+    forward_warnings(&log, &spec.job, &spec.build_id);
+    let assembled = match assembled {
         Ok(t) => t,
         Err(e) => return vec![format!("assembleTargets: {e}")],
     };
@@ -97,10 +104,35 @@ pub async fn upload(
     errors
 }
 
+/// Pass the gathering walk's warnings (skipped links and special files, unreadable items) on
+/// to prow's own log, where an operator sees them.
+fn forward_warnings(log: &Logger, job: &str, build: &str) {
+    let captured = log.captured();
+    for line in String::from_utf8_lossy(&captured).lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if matches!(v["level"].as_str(), Some("warning" | "error")) {
+            tracing::warn!(
+                job = %job,
+                build = %build,
+                "local executor: {}",
+                v["msg"].as_str().unwrap_or_default()
+            );
+        }
+    }
+}
+
 /// A log file's content, or a line saying why it could not be read (so a missing log is
-/// visible in the bucket, as in Prow).
+/// visible in the bucket, as in Prow). A link in place of the log is never followed.
 async fn read_or_explain(p: &Path) -> Vec<u8> {
-    match tokio::fs::read(p).await {
+    let read = async {
+        let mut f = prow_storage::safe_fs::open_regular_nofollow_async(p).await?;
+        let mut data = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut f, &mut data).await?;
+        Ok::<_, std::io::Error>(data)
+    };
+    match read.await {
         Ok(d) => d,
         Err(e) => format!("Failed to open {}: {e}\n", p.display()).into_bytes(),
     }

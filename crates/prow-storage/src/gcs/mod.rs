@@ -497,7 +497,7 @@ impl GcsStorage {
 
     async fn send_chunks(&self, k: &str, src: &Path, size: u64, session: &str) -> Result<()> {
         let io = |op, e| StorageError::io(op, src.display(), e);
-        let mut f = tokio::fs::File::open(src)
+        let mut f = crate::safe_fs::open_regular_nofollow_async(src)
             .await
             .map_err(|e| io("open", e))?;
         let mut offset = 0u64;
@@ -609,12 +609,19 @@ impl Storage for GcsStorage {
 
     async fn put_file(&self, k: &str, src: &Path, opts: &PutOptions) -> Result<()> {
         validate_key(k)?;
-        let size = tokio::fs::metadata(src)
+        // Never a link's target, never a FIFO (see `safe_fs`); the resumable path reopens
+        // the same way.
+        let mut f = crate::safe_fs::open_regular_nofollow_async(src)
+            .await
+            .map_err(|e| StorageError::io("open", src.display(), e))?;
+        let size = f
+            .metadata()
             .await
             .map_err(|e| StorageError::io("stat", src.display(), e))?
             .len();
         if size <= self.chunk_size as u64 {
-            let data = tokio::fs::read(src)
+            let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            f.read_to_end(&mut data)
                 .await
                 .map_err(|e| StorageError::io("read", src.display(), e))?;
             return self.put_multipart(k, &data, opts).await;

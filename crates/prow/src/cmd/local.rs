@@ -18,11 +18,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
-use axum::Router;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use prow_config::{ConfigAgent, LoadOptions, PluginsConfig, load_plugins};
 use prow_controller::buildid::Snowflake;
 use prow_controller::controller::{self, ConfigGetter, Context};
@@ -119,11 +114,6 @@ fn demo_files(data: &Path) -> anyhow::Result<Paths> {
         }),
         plugins: write(dir.join("plugins.yaml"), DEMO_PLUGINS)?,
     })
-}
-
-#[derive(Clone)]
-struct Web {
-    artifacts: PathBuf,
 }
 
 /// `prow local`.
@@ -346,18 +336,10 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
     .await?;
 
     // HTTP: one listener routed like Prow's ingress.
-    let web = Web {
-        artifacts: artifacts.clone(),
-    };
-    let mut app = hook.webhook_routes("/hook").merge(deck.router()).merge(
-        Router::new()
-            .route(
-                "/artifacts/",
-                get(|s: State<Web>| artifact(s, UrlPath(String::new()))),
-            )
-            .route("/artifacts/{*path}", get(artifact))
-            .with_state(web),
-    );
+    let mut app = hook
+        .webhook_routes("/hook")
+        .merge(deck.router())
+        .merge(super::local_artifacts::router(artifacts.clone()));
     // Tide's own `/` and `/history` (Deck reads them in-process).
     app = app.nest("/tide-api", prow_tide::http::router(tide.clone()));
     if let Some(fake) = &fake {
@@ -533,55 +515,3 @@ fn sandbox_banner(executor: &LocalExecutor, hidden: &[PathBuf]) -> Option<String
     }
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// Serves files (and directory listings) of the local bucket.
-async fn artifact(State(web): State<Web>, UrlPath(path): UrlPath<String>) -> Response {
-    if path
-        .split('/')
-        .any(|seg| seg == ".." || seg.starts_with(".prow-storage"))
-    {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let full = web.artifacts.join(&path);
-    if full.is_dir() {
-        let mut entries: Vec<String> = std::fs::read_dir(&full)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| !n.starts_with(".prow-storage"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        entries.sort();
-        let dir = path.trim_end_matches('/');
-        let links: String = entries
-            .iter()
-            .map(|n| {
-                let href = if dir.is_empty() {
-                    format!("/artifacts/{n}")
-                } else {
-                    format!("/artifacts/{dir}/{n}")
-                };
-                format!("<li><a href=\"{}\">{}</a></li>", esc(&href), esc(n))
-            })
-            .collect();
-        return Html(format!("<!doctype html><ul>{links}</ul>")).into_response();
-    }
-    match tokio::fs::read(&full).await {
-        Ok(bytes) => {
-            let ct = if path.ends_with(".json") {
-                "application/json"
-            } else {
-                "text/plain; charset=utf-8"
-            };
-            ([(header::CONTENT_TYPE, ct)], bytes).into_response()
-        }
-        Err(_) => StatusCode::NOT_FOUND.into_response(),
-    }
-}
