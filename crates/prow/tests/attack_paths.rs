@@ -295,7 +295,7 @@ fn local_setup(jobs: &str) -> Local {
     std::fs::write(d.join("plugins.yaml"), PLUGINS).unwrap();
     let (p, ph, pm) = (free_port(), free_port(), free_port());
     let s = |p: &Path| p.to_string_lossy().into_owned();
-    let mut args = vec![
+    let args = vec![
         "local".into(),
         format!("--config-path={}", s(&d.join("config.yaml"))),
         format!("--job-config-path={}", s(&d.join("jobs"))),
@@ -307,15 +307,8 @@ fn local_setup(jobs: &str) -> Local {
         format!("--metrics-port={pm}"),
         "--max-parallel=4".into(),
     ];
-    // Item 3 of the issue may make `prow local` refuse jobs without a sandbox; this suite is
-    // about the uploaders, so it opts in when (and only when) the binary knows the flag.
-    let help = std::process::Command::new(prow_bin())
-        .args(["local", "--help"])
-        .output()
-        .unwrap();
-    if String::from_utf8_lossy(&help.stdout).contains("--unsafe-unsandboxed-jobs") {
-        args.push("--unsafe-unsandboxed-jobs".into());
-    }
+    // Jobs run in the bubblewrap sandbox (the default): the uploaders run outside it, on the
+    // host, which is where a followed link would leak from.
     Local {
         base: format!("http://127.0.0.1:{p}"),
         ready: format!("http://127.0.0.1:{ph}/healthz/ready"),
