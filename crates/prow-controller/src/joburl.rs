@@ -364,6 +364,25 @@ mod tests {
         }
     }
 
+    // Found by the prow-fuzz `gotemplate` target: gtmpl has no recursion limit, so a template
+    // that calls itself overflows the stack and aborts the whole process (plank, crier).
+    #[test]
+    fn recursive_templates_are_an_error_not_a_stack_overflow() {
+        let j = pj(ProwJobType::Presubmit, "o", "r", Some(3));
+        for text in [
+            r#"{{define "t"}}[{{.}}]{{end}}{{template "" -}}{{len .Spec.Job}}"#,
+            r#"{{define "a"}}{{template "a" .}}{{end}}{{template "a" .}}"#,
+        ] {
+            let err = JobUrlTemplate::parse(text)
+                .map(|t| t.render(&j))
+                .expect_err(text);
+            assert!(
+                err.to_string().contains("recursive template call"),
+                "{text:?}: {err}"
+            );
+        }
+    }
+
     // Found by the prow-fuzz `gotemplate` target: the lexer steps back one byte over a
     // multi-byte character and panics slicing the template.
     #[test]
