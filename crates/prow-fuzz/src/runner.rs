@@ -19,7 +19,8 @@ use crate::mutate::Mutator;
 pub struct Budget {
     /// Stop after this many mutated inputs (the corpus itself always runs first).
     pub iterations: Option<u64>,
-    /// Stop after this much wall time.
+    /// Stop mutating after this much wall time (the seeds always run, and at least one
+    /// mutated input).
     pub time: Option<Duration>,
 }
 
@@ -174,9 +175,11 @@ pub fn run(target: &Target, corpus: &[Vec<u8>], budget: Budget, seed: u64) -> Re
         corpus
     };
     let mut done = 0u64;
+    // The time budget is for mutations: a slow machine still gets past the seeds.
+    let mutating = Instant::now();
     loop {
         if budget.iterations.is_some_and(|n| done >= n)
-            || budget.time.is_some_and(|t| start.elapsed() >= t)
+            || budget.time.is_some_and(|t| done > 0 && mutating.elapsed() >= t)
             || report.crashes.len() >= 20
         {
             break;
