@@ -179,7 +179,9 @@ pub fn run(target: &Target, corpus: &[Vec<u8>], budget: Budget, seed: u64) -> Re
     let mutating = Instant::now();
     loop {
         if budget.iterations.is_some_and(|n| done >= n)
-            || budget.time.is_some_and(|t| done > 0 && mutating.elapsed() >= t)
+            || budget
+                .time
+                .is_some_and(|t| done > 0 && mutating.elapsed() >= t)
             || report.crashes.len() >= 20
         {
             break;
