@@ -8,6 +8,7 @@ pub mod agent;
 pub mod cron;
 pub mod defaults;
 pub mod error;
+pub mod gotemplate;
 pub mod jobs;
 pub mod load;
 pub mod pjutil;

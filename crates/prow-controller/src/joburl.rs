@@ -41,6 +41,8 @@ impl JobUrlTemplate {
         if text.is_empty() {
             return Ok(JobUrlTemplate { template: None });
         }
+        // gtmpl hangs or panics on some malformed text; refuse that first.
+        prow_config::gotemplate::check_template_text(text).map_err(JobUrlError::Template)?;
         let mut t = gtmpl::Template::default();
         t.parse(text)
             .map_err(|e| JobUrlError::Template(e.to_string()))?;
@@ -306,6 +308,112 @@ pub fn go_value(job: &ProwJob) -> Value {
 mod tests {
     use super::*;
     use prow_api::{DecorationConfig, GcsConfiguration, ProwJobType};
+
+    /// Parses `text` on a helper thread and waits up to 60 s: a template that makes the
+    /// parser loop must fail the test, not hang the suite.
+    fn parse_within_deadline(text: &str) -> Result<(), JobUrlError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let text = text.to_owned();
+        std::thread::spawn(move || {
+            let _ = tx.send(JobUrlTemplate::parse(&text).map(|_| ()));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("parsing the template never finished"))
+    }
+
+    /// Panics in any thread whose message says a string was sliced inside a character (the
+    /// template lexer runs on its own thread, so `catch_unwind` cannot see them).
+    fn char_boundary_panics() -> &'static std::sync::atomic::AtomicUsize {
+        use std::sync::atomic::AtomicUsize;
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        static HOOK: std::sync::Once = std::sync::Once::new();
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                let msg = info
+                    .payload()
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                    .unwrap_or("");
+                if msg.contains("char boundary") {
+                    COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                previous(info);
+            }));
+        });
+        &COUNT
+    }
+
+    // Found by the prow-fuzz `gotemplate` target: gtmpl's lexer steps back one byte after
+    // reading past the end of the input, so an action left open at the end lexes forever
+    // (and queues tokens without bound).
+    #[test]
+    fn unclosed_action_is_an_error_not_a_hang() {
+        for text in [
+            "{{x ",
+            "{{(index .Spec.Refs.Pulls 0)ldhtml ",
+            "a{{.Spec.Job}}{{ ",
+            "{{1",
+        ] {
+            let err = parse_within_deadline(text).expect_err(text);
+            assert!(
+                err.to_string().contains("unclosed action"),
+                "{text:?}: {err}"
+            );
+        }
+    }
+
+    // Found by the prow-fuzz `gotemplate` target: gtmpl has no recursion limit, so a template
+    // that calls itself overflows the stack and aborts the whole process (plank, crier).
+    #[test]
+    fn recursive_templates_are_an_error_not_a_stack_overflow() {
+        let j = pj(ProwJobType::Presubmit, "o", "r", Some(3));
+        for text in [
+            r#"{{define "t"}}[{{.}}]{{end}}{{template "" -}}{{len .Spec.Job}}"#,
+            r#"{{define "a"}}{{template "a" .}}{{end}}{{template "a" .}}"#,
+        ] {
+            let err = JobUrlTemplate::parse(text)
+                .map(|t| t.render(&j))
+                .expect_err(text);
+            assert!(
+                err.to_string().contains("recursive template call"),
+                "{text:?}: {err}"
+            );
+        }
+    }
+
+    // Found by the prow-fuzz `gotemplate` target: the lexer steps back one byte over a
+    // multi-byte character and panics slicing the template.
+    #[test]
+    fn non_ascii_in_an_action_is_an_error_not_a_panic() {
+        let count = char_boundary_panics();
+        let before = count.load(std::sync::atomic::Ordering::SeqCst);
+        for text in [
+            "{{.Spec.Job\u{fffd}}}",
+            "{{ \u{e9}x }}",
+            "{{.S\u{e9}c\u{20ac}}}",
+            "{{$n\u{a0}:= 1}}",
+            "\u{e9}{{- .Spec.Job}}",
+        ] {
+            let err = JobUrlTemplate::parse(text).expect_err(text);
+            assert!(err.to_string().contains("character"), "{text:?}: {err}");
+        }
+        assert_eq!(
+            count.load(std::sync::atomic::Ordering::SeqCst),
+            before,
+            "the template lexer panicked"
+        );
+        // Outside actions, in strings and in comments, any text is fine.
+        let j = pj(ProwJobType::Presubmit, "o", "r", Some(3));
+        assert_eq!(
+            render(
+                "h\u{e9}llo/{{\"\u{20ac}\"}}/{{/* \u{fffd} */}}{{`\u{e9}`}}",
+                &j
+            ),
+            "h\u{e9}llo/\u{20ac}/\u{e9}"
+        );
+    }
 
     /// Istio's `plank.job_url_template` (spec §4.1, `istio/test-infra: prow/aws/config.yaml`).
     const ISTIO: &str = r#"https://aws.prow.istio.io/view/istio-prow{{if eq .Spec.Type "presubmit"}}/pr-logs/pull/{{.Spec.Refs.Org}}_{{.Spec.Refs.Repo}}/{{with index .Spec.Refs.Pulls 0}}{{.Number}}{{end}}{{else if eq .Spec.Type "batch"}}/pr-logs/pull/batch{{else}}/logs{{end}}/{{.Spec.Job}}/{{.Status.BuildID}}"#;

@@ -346,6 +346,8 @@ pub struct TemplateError(pub String);
 
 /// Parses a Go template (`plank.report_templates`, Slack's `report_template`).
 pub fn parse_template(text: &str) -> Result<gtmpl::Template, TemplateError> {
+    // gtmpl hangs or panics on some malformed text; refuse that first.
+    prow_config::gotemplate::check_template_text(text).map_err(TemplateError)?;
     let mut t = gtmpl::Template::default();
     t.parse(text).map_err(|e| TemplateError(e.to_string()))?;
     Ok(t)

@@ -88,8 +88,9 @@ impl OAuthConfig {
     }
 }
 
-/// Everything [`crate::Auth`] needs besides the bot client and the Prow config.
-#[derive(Clone, Debug)]
+/// Everything [`crate::Auth`] needs besides the bot client and the Prow config. `Debug` never
+/// shows the cookie secret or the OAuth client secret.
+#[derive(Clone)]
 pub struct AuthConfig {
     /// The OAuth app; `None` disables login (and `/pr`), as when Deck runs without `--oauth-url`.
     pub oauth: Option<OAuthConfig>,
@@ -104,6 +105,21 @@ pub struct AuthConfig {
     /// GitHub's REST base for the user's own calls (`/user`, `/graphql`), e.g.
     /// `https://api.github.com`.
     pub github_api_base: String,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("oauth", &self.oauth)
+            .field(
+                "cookie_secret",
+                &self.cookie_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("allow_insecure", &self.allow_insecure)
+            .field("github_web_base", &self.github_web_base)
+            .field("github_api_base", &self.github_api_base)
+            .finish()
+    }
 }
 
 impl Default for AuthConfig {
@@ -192,6 +208,31 @@ pub fn validate_rerun_setup(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auth_config_debug_never_shows_secrets() {
+        let secret = b"cookie-secret-bytes-0123456789abcdef".to_vec();
+        let cfg = AuthConfig {
+            oauth: Some(OAuthConfig {
+                client_id: "client-id".into(),
+                client_secret: "oauth-client-secret-value".into(),
+                redirect_url: "http://127.0.0.1:1/github-login/redirect".into(),
+                ..Default::default()
+            }),
+            cookie_secret: Some(secret.clone()),
+            ..Default::default()
+        };
+        let shown = format!("{cfg:?} {cfg:#?}");
+        assert!(!shown.contains("oauth-client-secret-value"), "{shown}");
+        // Derived Debug prints bytes as a list of numbers; neither form may appear.
+        assert!(!shown.contains(&format!("{secret:?}")), "{shown}");
+        assert!(!shown.contains("cookie-secret-bytes"), "{shown}");
+        assert!(
+            shown.contains("cookie_secret") && shown.contains("redacted"),
+            "{shown}"
+        );
+        assert!(shown.contains("client-id"), "{shown}");
+    }
 
     #[test]
     fn oauth_yaml_parses_and_validates() {

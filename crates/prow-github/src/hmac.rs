@@ -28,8 +28,8 @@ pub fn verify(key: &[u8], body: &[u8], header: &str) -> bool {
     mac.verify_slice(&sig).is_ok()
 }
 
-/// One token of the map form.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// One token of the map form. `Debug` never shows the value.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
 pub struct HmacToken {
     /// The shared secret.
     pub value: String,
@@ -38,13 +38,40 @@ pub struct HmacToken {
     pub created_at: Option<String>,
 }
 
-/// The parsed HMAC secret file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The parsed HMAC secret file. `Debug` shows the keys and dates, never a token.
+#[derive(Clone, PartialEq, Eq)]
 pub enum HmacSecrets {
     /// One token for every repository.
     Single(String),
     /// `*` / `org` / `org/repo` → tokens.
     Map(BTreeMap<String, Vec<HmacToken>>),
+}
+
+/// Stands in for a secret in `Debug` output.
+struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::fmt::Debug for HmacToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HmacToken")
+            .field("value", &Redacted)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for HmacSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HmacSecrets::Single(_) => f.debug_tuple("Single").field(&Redacted).finish(),
+            HmacSecrets::Map(map) => f.debug_tuple("Map").field(map).finish(),
+        }
+    }
 }
 
 impl HmacSecrets {
@@ -98,6 +125,36 @@ impl HmacSecrets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_a_token() {
+        let single = HmacSecrets::Single("single-hmac-value".into());
+        let map = HmacSecrets::parse(
+            "'*':\n- value: star-hmac-value\n  created_at: 2020-01-01T00:00:00Z\norg1/repo:\n- value: repo-hmac-value\n",
+        )
+        .unwrap();
+        for (shown, secret) in [
+            (format!("{single:?}"), "single-hmac-value"),
+            (format!("{map:?}"), "star-hmac-value"),
+            (format!("{map:#?}"), "repo-hmac-value"),
+            (
+                format!(
+                    "{:?}",
+                    HmacToken {
+                        value: "token-value".into(),
+                        created_at: None
+                    }
+                ),
+                "token-value",
+            ),
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains("redacted"), "{shown}");
+        }
+        // What is not secret stays visible for debugging.
+        assert!(format!("{map:?}").contains("org1/repo"));
+        assert!(format!("{map:?}").contains("2020-01-01T00:00:00Z"));
+    }
 
     #[test]
     fn sign_and_verify() {

@@ -175,9 +175,34 @@ impl fmt::Debug for GoogleCredentials {
     }
 }
 
-/// A snapshot of environment variables.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A snapshot of environment variables. `Debug` shows every name but only the values that
+/// are not secret (regions, endpoints, the credentials file path).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Env(BTreeMap<String, String>);
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: &[&str] = &[
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT",
+            "AWS_ENDPOINT_URL",
+            "AWS_ALLOW_HTTP",
+            "STORAGE_EMULATOR_HOST",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "GCE_METADATA_HOST",
+        ];
+        let mut m = f.debug_map();
+        for (k, v) in &self.0 {
+            if SHOWN.contains(&k.as_str()) {
+                m.entry(k, v);
+            } else {
+                m.entry(k, &redact(v));
+            }
+        }
+        m.finish()
+    }
+}
 
 impl Env {
     /// The variables this crate looks at, read from the process environment. Call once, in
@@ -269,6 +294,46 @@ impl Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_and_credentials_debug_never_show_secret_values() {
+        let env: Env = [
+            ("AWS_SECRET_ACCESS_KEY", "aws-secret-value"),
+            ("AWS_SESSION_TOKEN", "aws-session-value"),
+            ("AWS_ACCESS_KEY_ID", "aws-access-key-id-value"),
+            ("AWS_REGION", "eu-example-1"),
+            ("STORAGE_EMULATOR_HOST", "http://127.0.0.1:4443"),
+        ]
+        .into_iter()
+        .collect();
+        let creds = Credentials {
+            s3: Some(S3Credentials {
+                access_key: "s3-access-value".into(),
+                secret_key: "s3-secret-value".into(),
+                ..Default::default()
+            }),
+            env: env.clone(),
+            ..Default::default()
+        };
+        let shown = format!("{env:?} {creds:?} {creds:#?}");
+        for secret in [
+            "aws-secret-value",
+            "aws-session-value",
+            "aws-access-key-id-value",
+            "s3-access-value",
+            "s3-secret-value",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        // Names, and values that are not secret, still help debugging.
+        for visible in [
+            "AWS_SECRET_ACCESS_KEY",
+            "eu-example-1",
+            "http://127.0.0.1:4443",
+        ] {
+            assert!(shown.contains(visible), "{visible} missing from {shown}");
+        }
+    }
 
     #[test]
     fn s3_file_shape() {

@@ -335,6 +335,8 @@ fn render(tmpl: &str, pr: &Pr) -> Result<Option<String>, String> {
     if tmpl.is_empty() {
         return Ok(None);
     }
+    // gtmpl hangs or panics on some malformed text; refuse that first.
+    prow_config::gotemplate::check_template_text(tmpl)?;
     let mut t = gtmpl::Template::default();
     t.parse(tmpl).map_err(|e| e.to_string())?;
     t.render(&gtmpl::Context::from(template_value(pr)))

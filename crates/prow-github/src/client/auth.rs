@@ -19,12 +19,22 @@ use crate::GitHubError;
 /// expires between being handed out and being used (and to absorb clock skew).
 const TOKEN_REFRESH_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
 
-/// A token and the hash that identifies it in metrics and cache keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A token and the hash that identifies it in metrics and cache keys. `Debug` shows the hash
+/// only.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Pat {
     pub(crate) token: String,
     /// Hex SHA-256 of the `Authorization` header value, as Prow's ghmetrics/ghproxy compute it.
     pub(crate) hash: String,
+}
+
+impl std::fmt::Debug for Pat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pat")
+            .field("token", &"<redacted>")
+            .field("hash", &self.hash)
+            .finish()
+    }
 }
 
 impl Pat {
@@ -129,10 +139,20 @@ pub(crate) struct AppClaims {
 }
 
 /// An installation access token as `POST /app/installations/{id}/access_tokens` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// `Debug` shows the expiry only.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 pub(crate) struct InstallationToken {
     pub(crate) token: String,
     pub(crate) expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for InstallationToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstallationToken")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl InstallationToken {
@@ -218,6 +238,23 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_a_token() {
+        let r = TokenReader::new(&TokenSource::Literal("ghp-literal-token-value".into()))
+            .expect("valid");
+        let shown = format!("{r:?} {:?}", r.current().expect("literal"));
+        assert!(!shown.contains("ghp-literal-token-value"), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
+
+        let t = InstallationToken {
+            token: "ghs-installation-token-value".into(),
+            expires_at: Utc::now(),
+        };
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("ghs-installation-token-value"), "{shown}");
+        assert!(shown.contains("expires_at"), "{shown}");
+    }
 
     #[test]
     fn literal_token_and_hash() {

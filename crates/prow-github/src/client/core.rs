@@ -150,8 +150,8 @@ impl Resp {
     }
 }
 
-/// The credential resolved for one logical request.
-#[derive(Debug, Clone)]
+/// The credential resolved for one logical request. `Debug` leaves out the header's token.
+#[derive(Clone)]
 struct Credential {
     header: String,
     /// `token_hash` metric label and ETag-cache identity.
@@ -160,6 +160,20 @@ struct Credential {
     extra: Vec<(&'static str, String)>,
     /// The installation whose token this is (App auth).
     installation: Option<u64>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("header", &"<redacted>")
+            .field("identity", &self.identity)
+            .field(
+                "extra",
+                &self.extra.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("installation", &self.installation)
+            .finish()
+    }
 }
 
 /// Shared client state.
@@ -736,6 +750,22 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_debug_never_shows_the_authorization_header() {
+        let c = Credential {
+            header: "Bearer ghs-credential-token-value".into(),
+            identity: "abc123".into(),
+            extra: vec![("X-Extra", "x".into())],
+            installation: Some(7),
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("ghs-credential-token-value"), "{shown}");
+        assert!(
+            shown.contains("abc123") && shown.contains("redacted"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn mutating_methods() {
