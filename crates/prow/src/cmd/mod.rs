@@ -9,6 +9,7 @@ pub mod deck;
 pub mod hook;
 pub mod jobstore;
 pub mod local;
+pub mod local_host;
 pub mod local_web;
 pub mod merging;
 pub mod mkpj;
