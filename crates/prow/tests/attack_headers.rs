@@ -215,7 +215,7 @@ fn href_after<'a>(html: &'a str, marker: &str) -> Option<&'a str> {
     let i = html.find(marker)?;
     let before = &html[..i];
     let start = before.rfind("href=\"")? + "href=\"".len();
-    Some(html[start..].split('"').next()?)
+    html[start..].split('"').next()
 }
 
 fn tail(path: &Path) -> String {
