@@ -24,7 +24,7 @@ pub use jobs::{
     Brancher, JobBase, JobConfig, Periodic, Postsubmit, Preset, Presubmit, RegexpChangeMatcher,
     Reporter, Retry, Source, UtilityConfig,
 };
-pub use load::{Config, LoadOptions, LoadStats, load, load_plugins};
+pub use load::{Config, LoadOptions, LoadStats, load, load_plugins, load_plugins_with_warnings};
 pub use plugins::{ExternalPlugin, OrgPlugins, PluginsConfig};
 pub use prow::ProwConfig;
 pub use select::{Filter, filter_postsubmits, filter_presubmits};

@@ -29,7 +29,7 @@ pub struct LoadOptions {
     pub supplemental_prow_config_dirs: Vec<PathBuf>,
     /// Suffix of supplemental config files (default `_prowconfig.yaml`).
     pub supplemental_suffix: Option<String>,
-    /// Reject unknown fields.
+    /// Reject unknown fields (without it they are logged as warnings).
     pub strict: bool,
 }
 
@@ -51,6 +51,9 @@ pub struct LoadStats {
     pub job_files: usize,
     /// Files skipped because a `.prowignore` matched them.
     pub ignored_files: Vec<PathBuf>,
+    /// Keys our types do not know, with their positions: warnings (logged on every load)
+    /// unless `strict`, where they are errors instead.
+    pub unknown_fields: Vec<ConfigError>,
 }
 
 /// The job part of one file, with each job's position.
@@ -190,11 +193,13 @@ fn job_files(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
 pub fn load(opts: &LoadOptions) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
     let main_file = opts.config_path.display().to_string();
-    let main_text = read_text(&opts.config_path)?;
-    let strict_config_schema = opts
-        .strict
-        .then(strict::schema_for::<crate::ConfigFileSchema>);
-    let strict_job_schema = opts.strict.then(strict::schema_for::<JobConfig>);
+    let main_text: Arc<str> = read_text(&opts.config_path)?.into();
+    // Unknown keys are looked for on every load (errors under `strict`, warnings otherwise), on
+    // a second thread alongside the typed parse.
+    let config_schema = strict::config_file_schema();
+    let job_schema = strict::job_file_schema();
+    let mut checker = strict::Checker::start();
+    checker.check(config_schema, &main_file, &main_text);
 
     let mut prow: ProwConfig = parse_yaml(&main_file, &main_text)?;
     let mut jobs = JobConfig::default();
@@ -202,9 +207,6 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigErrors> {
     match parse_yaml::<RawJobFile>(&main_file, &main_text) {
         Ok(raw) => merge_raw(&mut jobs, raw, &main_arc),
         Err(e) => errors.push(e),
-    }
-    if let Some(schema) = &strict_config_schema {
-        errors.extend(strict::unknown_fields(schema, &main_file, &main_text));
     }
 
     // Supplemental configs merge into the main one.
@@ -224,13 +226,14 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigErrors> {
         files.sort();
         for f in files {
             let name = f.display().to_string();
-            let text = match read_text(&f) {
-                Ok(t) => t,
+            let text: Arc<str> = match read_text(&f) {
+                Ok(t) => t.into(),
                 Err(e) => {
                     errors.push(e);
                     continue;
                 }
             };
+            checker.check(config_schema, &name, &text);
             match parse_yaml::<ProwConfig>(&name, &text) {
                 Ok(sup) => {
                     if let Err(msg) = crate::defaults::merge_supplemental(&mut prow, sup) {
@@ -238,9 +241,6 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigErrors> {
                     }
                 }
                 Err(e) => errors.push(e),
-            }
-            if let Some(schema) = &strict_config_schema {
-                errors.extend(strict::unknown_fields(schema, &name, &text));
             }
         }
     }
@@ -277,25 +277,28 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigErrors> {
                 }
                 basenames.insert(base.to_owned(), f.clone());
             }
-            let text = match read_text(&f) {
-                Ok(t) => t,
+            let text: Arc<str> = match read_text(&f) {
+                Ok(t) => t.into(),
                 Err(e) => {
                     errors.push(e);
                     continue;
                 }
             };
+            checker.check(job_schema, &name, &text);
             match parse_yaml::<RawJobFile>(&name, &text) {
                 Ok(raw) => merge_raw(&mut jobs, raw, &name.clone().into()),
                 Err(e) => errors.push(e),
             }
-            if let Some(schema) = &strict_job_schema {
-                errors.extend(strict::unknown_fields(schema, &name, &text));
-            }
         }
+    }
+    let mut unknown = checker.finish();
+    if opts.strict {
+        errors.append(&mut unknown);
     }
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
+    stats.unknown_fields = unknown;
     prow.config_version_sha = read_version_file(&opts.config_path).unwrap_or_default();
     crate::defaults::default_prow_config(&mut prow);
     if let Err(mut errs) = crate::defaults::default_jobs(&prow, &mut jobs, &main_file) {
@@ -305,7 +308,21 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigErrors> {
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
+    warn_unknown(&stats.unknown_fields);
     Ok(Config { prow, jobs, stats })
+}
+
+/// Logs each unknown key of a non-strict load (Prow ignores them silently; a typo such as
+/// `alwaysrun:` would otherwise go unnoticed).
+fn warn_unknown(unknown: &[ConfigError]) {
+    for w in unknown {
+        tracing::warn!(
+            file = %w.file,
+            line = w.line,
+            col = w.col,
+            "{w} (ignored; --strict rejects it)"
+        );
+    }
 }
 
 /// Prow reads an optional `VERSION` file next to the main config.
@@ -315,18 +332,35 @@ fn read_version_file(config_path: &Path) -> Option<String> {
     Some(v.trim().to_string())
 }
 
-/// Load and validate `plugins.yaml`.
+/// Load and validate `plugins.yaml`; unknown keys are errors under `strict`, else logged as
+/// warnings.
 pub fn load_plugins(path: &Path, strict: bool) -> Result<PluginsConfig, ConfigErrors> {
+    let (cfg, unknown) = load_plugins_with_warnings(path, strict)?;
+    warn_unknown(&unknown);
+    Ok(cfg)
+}
+
+/// [`load_plugins`] without logging: the unknown keys of a non-strict load are returned
+/// (`prow checkconfig` prints them).
+pub fn load_plugins_with_warnings(
+    path: &Path,
+    strict: bool,
+) -> Result<(PluginsConfig, Vec<ConfigError>), ConfigErrors> {
     let name = path.display().to_string();
     let text = read_text(path)?;
     let cfg: PluginsConfig = parse_yaml(&name, &text)?;
-    let errors: Vec<ConfigError> = cfg
-        .validate(strict)
+    // Unknown sections are found with their positions below, so validate without `strict`.
+    let mut errors: Vec<ConfigError> = cfg
+        .validate(false)
         .into_iter()
         .map(|m| ConfigError::file(&name, m))
         .collect();
+    let mut unknown = strict::unknown_plugin_fields(&name, &text);
+    if strict {
+        errors.append(&mut unknown);
+    }
     if errors.is_empty() {
-        Ok(cfg)
+        Ok((cfg, unknown))
     } else {
         Err(ConfigErrors(errors))
     }

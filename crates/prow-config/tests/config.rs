@@ -598,3 +598,50 @@ fn documented_prow_config_is_fully_known() {
         "fields Prow documents but we do not know:\n{schema_errors}"
     );
 }
+
+#[test]
+fn unknown_fields_are_warnings_with_positions_unless_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "config.yaml",
+        "prowjob_namespace: default\ntide:\n  sync_period_typo: 1m\n",
+    );
+    write(
+        dir.path(),
+        "jobs/a.yaml",
+        "periodics:\n- name: p\n  interval: 1h\n  alwaysrun: true\n  spec: {containers: [{image: x}]}\n",
+    );
+    let opts = |strict| LoadOptions {
+        config_path: dir.path().join("config.yaml"),
+        job_config_path: Some(dir.path().join("jobs")),
+        strict,
+        ..Default::default()
+    };
+    let cfg = load(&opts(false)).expect("non-strict load succeeds");
+    let shown: Vec<String> = cfg
+        .stats
+        .unknown_fields
+        .iter()
+        .map(|e| {
+            let file = std::path::Path::new(&e.file).file_name().unwrap();
+            format!(
+                "{}:{}:{}: {}",
+                file.to_string_lossy(),
+                e.line,
+                e.col,
+                e.message
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "config.yaml:3:3: unknown field \"sync_period_typo\" (at tide.sync_period_typo)",
+            "a.yaml:4:3: unknown field \"alwaysrun\" (at periodics[0].alwaysrun)",
+        ],
+        "{shown:#?}"
+    );
+    let err = load(&opts(true)).expect_err("strict load fails");
+    assert_eq!(err.0.len(), 2, "{err:?}");
+}

@@ -56,6 +56,7 @@ pub(crate) async fn ensure_nonce(
     if nonce_from(&CookieJar::from_headers(req.headers())).is_some() {
         return next.run(req).await;
     }
+    let secure = auth.cookies_secure(req.headers());
     let nonce = new_nonce();
     if let Ok(v) = http::HeaderValue::from_str(&format!("{CSRF_COOKIE}={nonce}")) {
         req.headers_mut().append(http::header::COOKIE, v);
@@ -64,7 +65,7 @@ pub(crate) async fn ensure_nonce(
     let cookie = Cookie::build((CSRF_COOKIE, nonce))
         .path("/")
         .http_only(true)
-        .secure(auth.secure())
+        .secure(secure)
         .same_site(SameSite::Lax)
         .max_age(cookie::time::Duration::days(30))
         .build();

@@ -2,7 +2,8 @@
 //! (spec §10.4, §10.1 `/pr`, §10.2 `/pr-data.js`).
 //!
 //! * [`Auth::router`] serves `GET /github-login?dest=`, `GET /github-login/redirect`,
-//!   `GET /github-logout`, `GET /pr` and `GET|POST /pr-data.js`.
+//!   `GET /github-logout`, `GET /pr`, `GET|POST /pr-data.js` and the pages' style and script
+//!   (`GET /auth-static/{auth.css,pr.js}`; no inline code, for Deck's CSP).
 //! * Sessions live in cookies only (no server state), with Prow's names: the OAuth `state` in
 //!   the encrypted `oauth-session` cookie, the user's token (and login) in the encrypted
 //!   `access-token-session` cookie, and the plain `github_login` cookie the UI reads. The AES-GCM
@@ -133,6 +134,29 @@ pub struct Authorized {
     pub login: Option<String>,
 }
 
+/// Whether a proxy in front of Deck says the browser used https: the first (client-side)
+/// value of `X-Forwarded-Proto`, or the `proto` of the first `Forwarded` element (RFC 7239).
+pub fn https_request(headers: &http::HeaderMap) -> bool {
+    let first = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_owned())
+    };
+    if first("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https")) {
+        return true;
+    }
+    first("forwarded").is_some_and(|element| {
+        element.split(';').any(|pair| {
+            pair.split_once('=').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("proto")
+                    && v.trim().trim_matches('"').eq_ignore_ascii_case("https")
+            })
+        })
+    })
+}
+
 /// A `Set-Cookie` that deletes cookie `name` (path `/`); needs no decryption, so it works for
 /// the encrypted cookies too.
 pub(crate) fn removal(
@@ -142,6 +166,8 @@ pub(crate) fn removal(
     let mut c = axum_extra::extract::cookie::Cookie::build((name, ""))
         .path("/")
         .secure(secure)
+        .http_only(true)
+        .same_site(axum_extra::extract::cookie::SameSite::Lax)
         .build();
     c.make_removal();
     c
@@ -261,6 +287,10 @@ impl Auth {
             )
             .route("/github-logout", axum::routing::get(oauth::logout))
             .route("/pr", axum::routing::get(pages::pr_page))
+            .route(
+                "/auth-static/{file}",
+                axum::routing::get(pages::static_file),
+            )
             .route(
                 "/pr-data.js",
                 axum::routing::get(pages::pr_data).post(pages::pr_data_post),
@@ -382,11 +412,80 @@ impl Auth {
         }
     }
 
-    pub(crate) fn secure(&self) -> bool {
+    /// Whether cookies set in answer to a request with `headers` carry `Secure`: always unless
+    /// `--allow-insecure` (Prow's rule); with it, still when this Deck is known to be served
+    /// over https — its OAuth redirect URL is `https://…`, or a TLS-terminating proxy says so
+    /// ([`https_request`]). A forged proxy header can only add `Secure`, never remove it, so no
+    /// proxy has to be declared trusted.
+    pub fn cookies_secure(&self, headers: &http::HeaderMap) -> bool {
         !self.inner.cfg.allow_insecure
+            || self
+                .inner
+                .cfg
+                .oauth
+                .as_ref()
+                .is_some_and(|o| o.redirect_url.to_ascii_lowercase().starts_with("https://"))
+            || https_request(headers)
     }
 
     pub(crate) fn now(&self) -> u64 {
         (self.clock)()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+        let mut m = http::HeaderMap::new();
+        for (k, v) in pairs {
+            m.append(*k, http::HeaderValue::from_static(v));
+        }
+        m
+    }
+
+    #[test]
+    fn https_is_read_from_the_client_side_proxy_value() {
+        assert!(!https_request(&h(&[])));
+        assert!(https_request(&h(&[("x-forwarded-proto", "https")])));
+        assert!(https_request(&h(&[("x-forwarded-proto", "HTTPS, http")])));
+        assert!(!https_request(&h(&[("x-forwarded-proto", "http, https")])));
+        assert!(https_request(&h(&[(
+            "forwarded",
+            "for=192.0.2.1;proto=https;host=deck.example.com"
+        )])));
+        assert!(https_request(&h(&[("forwarded", "proto=\"https\"")])));
+        assert!(!https_request(&h(&[(
+            "forwarded",
+            "proto=http, for=192.0.2.1;proto=https"
+        )])));
+    }
+
+    fn auth(allow_insecure: bool, redirect_url: Option<&str>) -> Auth {
+        let cfg = AuthConfig {
+            oauth: redirect_url.map(|u| OAuthConfig {
+                client_id: "c".into(),
+                client_secret: "s".into(),
+                redirect_url: u.into(),
+                ..Default::default()
+            }),
+            cookie_secret: Some(vec![1u8; 32]),
+            allow_insecure,
+            ..AuthConfig::default()
+        };
+        let c = std::sync::Arc::new(prow_config::Config::default());
+        Auth::new(cfg, None, std::sync::Arc::new(move || c.clone())).unwrap()
+    }
+
+    #[test]
+    fn secure_cookies_whenever_https_is_known() {
+        let plain = h(&[]);
+        let proxied = h(&[("x-forwarded-proto", "https")]);
+        assert!(auth(false, None).cookies_secure(&plain), "Prow's default");
+        assert!(!auth(true, None).cookies_secure(&plain));
+        assert!(!auth(true, Some("http://deck.example.com/r")).cookies_secure(&plain));
+        assert!(auth(true, Some("https://deck.example.com/r")).cookies_secure(&plain));
+        assert!(auth(true, Some("/github-login/redirect")).cookies_secure(&proxied));
     }
 }

@@ -59,10 +59,10 @@ fn found(to: &str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, to.to_string())]).into_response()
 }
 
-fn base_cookie(auth: &Auth, name: &'static str, value: String) -> Cookie<'static> {
+fn base_cookie(secure: bool, name: &'static str, value: String) -> Cookie<'static> {
     Cookie::build((name, value))
         .path("/")
-        .secure(auth.secure())
+        .secure(secure)
         .http_only(true)
         .same_site(SameSite::Lax)
         .build()
@@ -202,7 +202,7 @@ pub(crate) async fn login(
         iat: auth.now(),
     })
     .unwrap_or_default();
-    let mut c = base_cookie(&auth, OAUTH_SESSION_COOKIE, value);
+    let mut c = base_cookie(auth.cookies_secure(&headers), OAUTH_SESSION_COOKIE, value);
     c.set_max_age(cookie::time::Duration::seconds(STATE_TTL_SECS as i64));
     let jar = jar.add(c);
     (jar, found(&render_url(&url, relative))).into_response()
@@ -322,19 +322,17 @@ pub(crate) async fn redirect_handler(auth: Auth, q: CallbackQuery, headers: Head
         token,
     })
     .unwrap_or_default();
-    let mut sc = base_cookie(&auth, TOKEN_SESSION_COOKIE, session);
+    let secure = auth.cookies_secure(&headers);
+    let mut sc = base_cookie(secure, TOKEN_SESSION_COOKIE, session);
     sc.set_max_age(cookie::time::Duration::days(SESSION_DAYS));
     let jar = jar.add(sc);
-    // Readable by the page's script, as Prow sets it (HttpOnly off).
-    let lc = Cookie::build((LOGIN_COOKIE, login))
-        .path("/")
-        .secure(auth.secure())
-        .http_only(false)
-        .max_age(cookie::time::Duration::days(SESSION_DAYS))
-        .build();
+    // Prow leaves this one readable by script for its UI; ours renders the login server-side,
+    // so it is HttpOnly like the others.
+    let mut lc = base_cookie(secure, LOGIN_COOKIE, login);
+    lc.set_max_age(cookie::time::Duration::days(SESSION_DAYS));
     let plain = CookieJar::new()
         .add(lc)
-        .add(crate::removal(OAUTH_SESSION_COOKIE, auth.secure()));
+        .add(crate::removal(OAUTH_SESSION_COOKIE, secure));
     (jar, plain, found(&local_path(Some(&dest)))).into_response()
 }
 
@@ -350,12 +348,13 @@ pub(crate) async fn redirect(
 pub(crate) async fn logout(
     State(auth): State<Auth>,
     Query(q): Query<DestQuery>,
-    _headers: HeaderMap,
+    headers: HeaderMap,
 ) -> Response {
     let to = local_path(q.dest.as_deref());
+    let secure = auth.cookies_secure(&headers);
     let plain = CookieJar::new()
-        .add(crate::removal(LOGIN_COOKIE, auth.secure()))
-        .add(crate::removal(TOKEN_SESSION_COOKIE, auth.secure()));
+        .add(crate::removal(LOGIN_COOKIE, secure))
+        .add(crate::removal(TOKEN_SESSION_COOKIE, secure));
     (plain, found(&to)).into_response()
 }
 

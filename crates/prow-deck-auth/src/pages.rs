@@ -108,6 +108,29 @@ pub(crate) async fn pr_page(
     )
 }
 
+const AUTH_CSS: &str = include_str!("../static/auth.css");
+const PR_JS: &str = include_str!("../static/pr.js");
+
+/// `GET /auth-static/{auth.css,pr.js}`: the pages' style and script as files, so the pages
+/// need no inline code and Deck's Content-Security-Policy can forbid it.
+pub(crate) async fn static_file(
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let (ct, body) = match file.as_str() {
+        "auth.css" => ("text/css; charset=utf-8", AUTH_CSS),
+        "pr.js" => ("text/javascript; charset=utf-8", PR_JS),
+        _ => return (StatusCode::NOT_FOUND, "404 page not found").into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// A prow-github client acting as the user (their OAuth token) against `github_api_base`.
 /// Short retries: a person is waiting.
 pub(crate) fn user_client(
@@ -214,7 +237,8 @@ async fn pr_data_inner(
     let (repos, orgs) = prstatus::known_repos(&cfg);
     let q = prstatus::build_search_query(&user.login, query.as_deref(), &repos, &orgs);
     let span = tracing::info_span!("pr_data", user = %user.login);
-    tracing::Instrument::instrument(search_prs(auth, user, cfg, q, var), span).await
+    let secure = auth.cookies_secure(headers);
+    tracing::Instrument::instrument(search_prs(auth, user, cfg, q, var, secure), span).await
 }
 
 async fn search_prs(
@@ -223,6 +247,7 @@ async fn search_prs(
     cfg: std::sync::Arc<prow_config::Config>,
     q: String,
     var: Option<String>,
+    secure: bool,
 ) -> Response {
     let client = match user_client(auth, &user.token) {
         Ok(c) => c,
@@ -245,8 +270,8 @@ async fn search_prs(
                 // The token was revoked: forget the session, like Prow.
                 tracing::info!(user = %user.login, "GitHub refused the stored token; logging out");
                 let jar = CookieJar::new()
-                    .add(crate::removal(LOGIN_COOKIE, auth.secure()))
-                    .add(crate::removal(TOKEN_SESSION_COOKIE, auth.secure()));
+                    .add(crate::removal(LOGIN_COOKIE, secure))
+                    .add(crate::removal(TOKEN_SESSION_COOKIE, secure));
                 return json_response(&UserData::default(), var.as_deref(), Some(jar));
             }
             Err(e) => {

@@ -19,6 +19,27 @@ const COMPONENT_KEYS: [&str; 7] = [
     labels::GERRIT_INSTANCE,
 ];
 
+/// The CSRF token of a form post (`gorilla.csrf.Token`, the field Prow's Deck forms carry),
+/// when the body is `application/x-www-form-urlencoded`.
+pub fn csrf_form_token(content_type: Option<&str>, body: &[u8]) -> Option<String> {
+    let is_form = content_type
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|ct| {
+            ct.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form || body.is_empty() {
+        return None;
+    }
+    let body = std::str::from_utf8(body).ok()?;
+    // `Url`'s query parser is the form-urlencoded one (`+` is a space, `%XX` escapes).
+    let mut url = reqwest::Url::parse("http://form.invalid/").ok()?;
+    url.set_query(Some(body));
+    url.query_pairs()
+        .find(|(k, _)| k == prow_deck_auth::CSRF_FORM_FIELD)
+        .map(|(_, v)| v.into_owned())
+}
+
 fn verify_refs(refs: Option<&Refs>) -> Result<&Refs, String> {
     let Some(refs) = refs else {
         return Err("Refs must be supplied".into());
@@ -205,6 +226,23 @@ pub const RERUN_DISABLED: &str =
 mod tests {
     use super::*;
     use prow_config::{JobBase, Presubmit};
+
+    #[test]
+    fn csrf_token_from_form_posts_only() {
+        let form = Some("application/x-www-form-urlencoded; charset=utf-8");
+        assert_eq!(
+            csrf_form_token(form, b"a=1&gorilla.csrf.Token=ab%2Bc+d&b=2").as_deref(),
+            Some("ab+c d")
+        );
+        assert_eq!(csrf_form_token(form, b"a=1"), None);
+        assert_eq!(csrf_form_token(form, b""), None);
+        assert_eq!(
+            csrf_form_token(Some("application/json"), b"gorilla.csrf.Token=x"),
+            None
+        );
+        assert_eq!(csrf_form_token(None, b"gorilla.csrf.Token=x"), None);
+        assert_eq!(csrf_form_token(form, &[0xff, 0xfe]), None);
+    }
 
     fn cfg_with_presubmit() -> prow_config::Config {
         let mut c = prow_config::Config {

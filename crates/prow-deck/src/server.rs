@@ -157,6 +157,9 @@ impl Deck {
         // Deck's forms (rerun, abort, PR status queries) are small; cap what any extractor
         // buffers well below axum's 2 MiB default.
         let r = r.layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY));
+        // CSP, nosniff and no framing on every response; Spyglass's raw artifacts keep their
+        // own sandbox policy (the layer only fills in missing headers).
+        let r = prow_runtime::headers::with_security_headers(r, &[]);
         // Gzip for clients that ask (the job list JSON compresses ~10x).
         r.layer(tower_http::compression::CompressionLayer::new())
     }
@@ -935,6 +938,7 @@ async fn authorize(
     d: &Deck,
     pj: &prow_api::ProwJob,
     headers: &HeaderMap,
+    form_token: Option<&str>,
     verb: &str,
 ) -> Result<Option<String>, Response> {
     let cfg = d.config();
@@ -952,7 +956,7 @@ async fn authorize(
             }
         }
         Some(auth) => {
-            if let Err(e) = auth.check_csrf(headers, None) {
+            if let Err(e) = auth.check_csrf(headers, form_token) {
                 return Err(web::text(
                     StatusCode::FORBIDDEN,
                     format!("Forbidden - CSRF token invalid: {e}"),
@@ -1001,11 +1005,20 @@ async fn load_job(
     }
 }
 
+/// The `gorilla.csrf.Token` field of a form-encoded request body.
+fn form_token(headers: &HeaderMap, body: &Bytes) -> Option<String> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    rerun::csrf_form_token(ct, body)
+}
+
 async fn rerun_handler(
     State(d): State<Deck>,
     method: Method,
     headers: HeaderMap,
     Query(q): Params,
+    body: Bytes,
 ) -> Response {
     let pj = match load_job(&d, &q, "").await {
         Ok(pj) => pj,
@@ -1025,7 +1038,8 @@ async fn rerun_handler(
                 if !d.inner.opts.rerun_creates_job {
                     return web::text(StatusCode::METHOD_NOT_ALLOWED, rerun::RERUN_DISABLED);
                 }
-                let user = match authorize(&d, &new, &headers, "rerun").await {
+                let token = form_token(&headers, &body);
+                let user = match authorize(&d, &new, &headers, token.as_deref(), "rerun").await {
                     Ok(u) => u,
                     Err(r) => return r,
                 };
@@ -1053,6 +1067,7 @@ async fn abort_handler(
     method: Method,
     headers: HeaderMap,
     Query(q): Params,
+    body: Bytes,
 ) -> Response {
     if method != Method::POST {
         return web::text(StatusCode::METHOD_NOT_ALLOWED, format!("bad verb {method}"));
@@ -1075,7 +1090,8 @@ async fn abort_handler(
                 ),
             );
         }
-        let user = match authorize(&d, &pj, &headers, "abort").await {
+        let token = form_token(&headers, &body);
+        let user = match authorize(&d, &pj, &headers, token.as_deref(), "abort").await {
             Ok(u) => u,
             Err(r) => return r,
         };

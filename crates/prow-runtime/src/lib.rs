@@ -1,7 +1,9 @@
 //! Plumbing every long-running component shares (Prow's `pkg/flagutil/instrumentation.go`,
 //! `pkg/interrupts`, `pkg/metrics`): the health port (`/healthz`, `/healthz/ready`), the metrics
 //! port (`/metrics`), `--dry-run` parsing with Go's `--flag=false` form, shutdown on
-//! SIGINT/SIGTERM, and tracing setup.
+//! SIGINT/SIGTERM, tracing setup, and the browser security headers ([`headers`]).
+
+pub mod headers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -128,15 +130,28 @@ pub async fn serve_on(
         .await
 }
 
-/// Starts the health and metrics servers on their ports in the background.
+/// Starts the health and metrics servers on their ports, on every interface (`0.0.0.0`, as in
+/// Prow: the kubelet and Prometheus reach a pod on its pod IP), in the background.
 pub async fn spawn_side_ports(
     args: &InstrumentationArgs,
     ready: Readiness,
     registry: Registry,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let health = tokio::net::TcpListener::bind(("0.0.0.0", args.health_port)).await?;
-    let metrics = tokio::net::TcpListener::bind(("0.0.0.0", args.metrics_port)).await?;
+    spawn_side_ports_on("0.0.0.0", args, ready, registry, shutdown).await
+}
+
+/// [`spawn_side_ports`] bound to `address` (a host name or IP) instead of every interface;
+/// `prow local` binds them where its main port is, so a loopback-only start stays loopback-only.
+pub async fn spawn_side_ports_on(
+    address: &str,
+    args: &InstrumentationArgs,
+    ready: Readiness,
+    registry: Registry,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let health = tokio::net::TcpListener::bind((address, args.health_port)).await?;
+    let metrics = tokio::net::TcpListener::bind((address, args.metrics_port)).await?;
     tokio::spawn(serve_on(health, health_router(ready), shutdown.clone()));
     tokio::spawn(serve_on(metrics, metrics_router(registry), shutdown));
     Ok(())
@@ -195,6 +210,51 @@ mod tests {
         assert_eq!(parse_go_bool("false"), Ok(false));
         assert_eq!(parse_go_bool("1"), Ok(true));
         assert!(parse_go_bool("yes").is_err());
+    }
+
+    /// The local addresses (hex, as in `/proc/net/tcp`) listening on `port`.
+    fn listening_on(port: u16) -> Vec<String> {
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+        table
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let (ip, p) = f.get(1)?.split_once(':')?;
+                (f.get(3) == Some(&"0A") && u16::from_str_radix(p, 16).ok()? == port)
+                    .then(|| ip.to_string())
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn side_ports_bind_the_given_address() {
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let args = InstrumentationArgs {
+            health_port: free(),
+            metrics_port: free(),
+            pprof_port: 0,
+        };
+        let token = CancellationToken::new();
+        spawn_side_ports_on(
+            "127.0.0.1",
+            &args,
+            Readiness::new(),
+            new_registry(),
+            token.clone(),
+        )
+        .await
+        .unwrap();
+        for port in [args.health_port, args.metrics_port] {
+            assert_eq!(listening_on(port), ["0100007F"], "port {port}");
+        }
+        token.cancel();
     }
 
     #[tokio::test]

@@ -65,7 +65,7 @@ fn no_cache(h: &mut HeaderMap) {
 }
 
 pub(crate) fn router(sg: Spyglass) -> Router {
-    Router::new()
+    let r = Router::new()
         .route("/view/{*path}", get(view_handler))
         .route("/spyglass/buildlog/range", get(range_handler))
         .route("/spyglass/raw", get(raw_handler))
@@ -73,8 +73,9 @@ pub(crate) fn router(sg: Spyglass) -> Router {
             "/spyglass/lens/{lens}/{op}",
             get(lens_handler).post(lens_handler),
         )
-        .route("/spyglass/static/{*file}", get(static_handler))
-        .with_state(sg)
+        .route("/spyglass/static/{*file}", get(static_handler));
+    // CSP (no inline code: the page's script and style are files), nosniff and no framing.
+    prow_runtime::headers::with_security_headers(r.with_state(sg), &[])
 }
 
 impl Spyglass {
@@ -462,14 +463,7 @@ async fn raw_handler(State(sg): State<Spyglass>, Query(q): Query<RawQuery>) -> R
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     // Artifacts are untrusted: never let them run script in Deck's origin.
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    prow_runtime::headers::set_raw_headers(h);
     r
 }
 

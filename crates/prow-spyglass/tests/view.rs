@@ -197,6 +197,22 @@ async fn full_page_renders_every_lens() {
             .unwrap()
             .contains("no-cache")
     );
+    // Browser security headers, and nothing inline that the policy would block.
+    assert_eq!(
+        headers[http::header::CONTENT_SECURITY_POLICY],
+        prow_runtime::headers::PAGE_CSP
+    );
+    assert_eq!(headers[http::header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[http::header::X_FRAME_OPTIONS], "DENY");
+    let lower = page.to_ascii_lowercase();
+    for (i, _) in lower.match_indices("<script") {
+        let tag = &lower[i..i + lower[i..].find('>').unwrap()];
+        assert!(tag.contains(" src="), "inline script: {tag}");
+    }
+    assert!(
+        !lower.contains("<style") && !lower.contains(" style="),
+        "inline style"
+    );
     // Header.
     assert!(page.contains("<span class=\"job\">pull-unit</span>"));
     assert!(page.contains("#1001"));
@@ -434,7 +450,11 @@ async fn raw_and_lens_endpoints() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.starts_with("line 1 ok\n"));
-    assert_eq!(headers[http::header::CONTENT_SECURITY_POLICY], "sandbox");
+    assert_eq!(
+        headers[http::header::CONTENT_SECURITY_POLICY],
+        prow_runtime::headers::RAW_CSP
+    );
+    assert_eq!(headers[http::header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     // Prow-compatible lens request.
     let req = format!(
         r#"{{"src":"gs/{BUCKET}/{PR_DIR}","index":2,"artifacts":["artifacts/junit_01.xml"]}}"#

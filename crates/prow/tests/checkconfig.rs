@@ -101,8 +101,14 @@ fn unknown_field_fails_only_under_strict() {
     });
     let text = std::fs::read_to_string(&path).unwrap();
     let line = line_of(&text, "alwaysrun_typo");
-    let (ok, _) = check(dir.path(), false);
+    let (ok, err) = check(dir.path(), false);
     assert!(ok, "non-strict ignores unknown fields");
+    // …but says where they are.
+    let want = format!(
+        "warning: {}:{line}:5: unknown field \"alwaysrun_typo\"",
+        path.display()
+    );
+    assert!(err.contains(&want), "want {want:?} in:\n{err}");
     let (ok, err) = check(dir.path(), true);
     assert!(!ok);
     let want = format!(
@@ -233,4 +239,33 @@ fn example_config_is_valid() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn unknown_plugin_section_is_a_warning_or_a_strict_error_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(corpus().join("prow/plugins.yaml")).unwrap();
+    let plugins = dir.path().join("plugins.yaml");
+    std::fs::write(&plugins, format!("{text}\nlgtm_typo:\n- repos: [acme]\n")).unwrap();
+    let line = line_of(&std::fs::read_to_string(&plugins).unwrap(), "lgtm_typo");
+    let want = format!(
+        "{}:{line}:1: unknown field \"lgtm_typo\"",
+        plugins.display()
+    );
+    for strict in [false, true] {
+        let mut cmd = prow();
+        cmd.arg("checkconfig")
+            .arg("--config-path")
+            .arg(corpus().join("prow/config.yaml"))
+            .arg("--plugin-config")
+            .arg(&plugins);
+        if strict {
+            cmd.arg("--strict");
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), !strict, "strict={strict}: {stderr}");
+        assert!(stderr.contains(&want), "want {want:?} in:\n{stderr}");
+        assert_eq!(stderr.contains("warning: "), !strict, "{stderr}");
+    }
 }

@@ -28,9 +28,13 @@ try {
   const page = await ctx.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  // Anything the Content-Security-Policy blocks shows up as a console message.
+  const cspViolations = [];
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
   const rows = () => page.locator("#jobs tbody tr").count();
 
-  await page.goto(base + "/");
+  const first = await page.goto(base + "/");
+  check((first.headers()["content-security-policy"] || "").includes("default-src 'self'"), "pages carry the CSP");
   check(await rows() === 7, "jobs page lists the 7 seeded jobs");
   check(await page.locator("text=pull-alpha-unit").count() > 0, "a seeded job name is shown");
   check(await page.locator("#login").count() === 1, "login link in the top bar");
@@ -86,6 +90,7 @@ try {
   await p2.screenshot({ path: join(shots, "deck-tide-phone-dark.png"), fullPage: true });
 
   check(errors.length === 0, "no page errors: " + errors.join("; "));
+  check(cspViolations.length === 0, "no CSP violations: " + cspViolations.join("; "));
 } finally {
   await browser.close();
 }

@@ -37,6 +37,9 @@ try {
   page = await ctx.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  // Anything the Content-Security-Policy blocks shows up as a console message.
+  const cspViolations = [];
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
 
   // Jobs of JOB as the API reports them.
   const apiJobs = async () => {
@@ -48,7 +51,8 @@ try {
   const notice = page.locator("#notice");
 
   // 1. The jobs page lists the failed presubmit.
-  await page.goto(base + "/");
+  const first = await page.goto(base + "/");
+  check((first.headers()["content-security-policy"] || "").includes("default-src 'self'"), "pages carry the CSP");
   check(await jobRows().count() === 1, "jobs page lists " + JOB + " once");
   const row = jobRows().first();
   check(await row.locator(".state.failure").count() === 1, JOB + " is shown as failure");
@@ -170,6 +174,7 @@ try {
   await page.screenshot({ path: join(shots, "job-history.png"), fullPage: true });
 
   check(errors.length === 0, "no script errors on the pages: " + errors.join("; "));
+  check(cspViolations.length === 0, "no CSP violations: " + cspViolations.join("; "));
 } catch (e) {
   console.error(String(e && e.stack || e));
   if (page) {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use prow_config::{Config, ConfigErrors, LoadOptions};
+use prow_config::{Config, ConfigError, ConfigErrors, LoadOptions};
 
 /// Flags as Prow's checkconfig names them.
 #[derive(clap::Args, Debug)]
@@ -40,8 +40,9 @@ pub fn summary(cfg: &Config) -> String {
     )
 }
 
-/// Load config and plugins with these flags.
-pub fn check(a: &Args) -> Result<Config, ConfigErrors> {
+/// Load config and plugins with these flags. On success, also the unknown keys (warnings;
+/// with `--strict` they are errors instead).
+pub fn check(a: &Args) -> Result<(Config, Vec<ConfigError>), ConfigErrors> {
     let opts = LoadOptions {
         config_path: a.config_path.clone(),
         job_config_path: a.job_config_path.clone(),
@@ -53,9 +54,17 @@ pub fn check(a: &Args) -> Result<Config, ConfigErrors> {
     let plugins = a
         .plugin_config
         .as_ref()
-        .map(|p| prow_config::load_plugins(p, a.strict));
+        .map(|p| prow_config::load_plugins_with_warnings(p, a.strict));
     match (cfg, plugins) {
-        (Ok(cfg), None | Some(Ok(_))) => Ok(cfg),
+        (Ok(cfg), None) => {
+            let warnings = cfg.stats.unknown_fields.clone();
+            Ok((cfg, warnings))
+        }
+        (Ok(cfg), Some(Ok((_, plugin_warnings)))) => {
+            let mut warnings = cfg.stats.unknown_fields.clone();
+            warnings.extend(plugin_warnings);
+            Ok((cfg, warnings))
+        }
         (Ok(_), Some(Err(e))) => Err(e),
         (Err(e), None | Some(Ok(_))) => Err(e),
         (Err(mut e), Some(Err(p))) => {
@@ -68,7 +77,10 @@ pub fn check(a: &Args) -> Result<Config, ConfigErrors> {
 /// Run the subcommand: exit 0 with the counts line, or 1 with every problem.
 pub fn run(a: Args) -> ExitCode {
     match check(&a) {
-        Ok(cfg) => {
+        Ok((cfg, warnings)) => {
+            for w in &warnings {
+                eprintln!("warning: {w} (ignored; --strict rejects it)");
+            }
             for f in &cfg.stats.ignored_files {
                 println!("checkconfig: ignored by .prowignore: {}", f.display());
             }

@@ -55,9 +55,14 @@ pub struct LocalArgs {
     /// The one HTTP port: `POST /hook` and the web pages.
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Address to bind.
+    /// Address to bind (the main port, and the health and metrics ports).
     #[arg(long, default_value = "127.0.0.1")]
     pub address: String,
+    /// Another host name the web listener answers to (repeatable; `name` or `name:port`, `*`
+    /// for any). By default only `localhost`, `127.0.0.1`, `[::1]` and `--address` are
+    /// served, against DNS rebinding; `POST /hook` answers to any name.
+    #[arg(long = "allowed-host")]
+    pub allowed_hosts: Vec<String>,
     /// HMAC secret file (real GitHub mode); the simulator mode generates one.
     #[arg(long)]
     pub hmac_secret_file: Option<PathBuf>,
@@ -345,11 +350,22 @@ pub async fn run_with_shutdown(a: LocalArgs, shutdown: CancellationToken) -> any
     if let Some(fake) = &fake {
         app = app.nest("/fake-github", prow_github_fake::router(fake.clone()));
     }
+    // Only the configured host names (DNS rebinding), then CSP/nosniff/no-framing on every
+    // answer, with the sandbox policy for the raw artifacts.
+    let allowed = Arc::new(super::local_host::AllowedHosts::new(
+        &a.address,
+        &a.allowed_hosts,
+    ));
+    let app = app.layer(axum::middleware::from_fn(move |req, next| {
+        super::local_host::guard(allowed.clone(), req, next)
+    }));
+    let app = prow_runtime::headers::with_security_headers(app, &["/artifacts"]);
     let listener = tokio::net::TcpListener::bind((a.address.as_str(), a.port))
         .await
         .with_context(|| format!("binding {}:{}", a.address, a.port))?;
     let ready = Readiness::new();
-    prow_runtime::spawn_side_ports(
+    prow_runtime::spawn_side_ports_on(
+        &a.address,
         &a.instrumentation,
         ready.clone(),
         registry.clone(),

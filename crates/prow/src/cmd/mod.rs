@@ -10,6 +10,7 @@ pub mod hook;
 pub mod jobstore;
 pub mod local;
 pub mod local_artifacts;
+pub mod local_host;
 pub mod local_web;
 pub mod merging;
 pub mod mkpj;
