@@ -722,7 +722,8 @@ async fn cookies_are_secure_whenever_https_is_known_even_with_allow_insecure() {
         .router()
     };
     // (redirect URL, extra request headers, Secure expected)
-    let cases: [(&str, &[(&str, &str)], bool); 4] = [
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
+    let cases: [Case; 4] = [
         ("http://deck.example.com/github-login/redirect", &[], false),
         ("https://deck.example.com/github-login/redirect", &[], true),
         (
