@@ -269,7 +269,8 @@ async fn oauth_round_trip_pr_dashboard_and_logout() {
         .find(|v| v.starts_with("github_login="))
         .expect("github_login set")
         .to_string();
-    assert!(!login_cookie.contains("HttpOnly"), "{login_cookie}");
+    assert!(login_cookie.contains("HttpOnly"), "{login_cookie}");
+    assert!(login_cookie.contains("SameSite=Lax"), "{login_cookie}");
     assert!(login_cookie.contains("Max-Age=2592000"), "{login_cookie}");
     let session_cookie = h
         .get_all(header::SET_COOKIE)
@@ -290,6 +291,19 @@ async fn oauth_round_trip_pr_dashboard_and_logout() {
 
     // The page now shows the user and the query form.
     let (_, _, html) = b.send(&w.app, "GET", "/pr", &[], "").await;
+    assert_no_inline_code(&html);
+    assert!(
+        html.contains("<script src=\"/auth-static/pr.js\" defer></script>"),
+        "{html}"
+    );
+    for (file, ct) in [("pr.js", "text/javascript"), ("auth.css", "text/css")] {
+        let (st, h, text) = b
+            .send(&w.app, "GET", &format!("/auth-static/{file}"), &[], "")
+            .await;
+        assert_eq!(st, StatusCode::OK, "{file}");
+        assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with(ct));
+        assert!(text.len() > 100, "{file}: {text}");
+    }
     assert!(html.contains("<span id=\"user\">@alice</span>"), "{html}");
     assert!(html.contains("<meta name=\"csrf-token\""), "{html}");
     assert!(html.contains("id=\"prs\""));
@@ -655,4 +669,92 @@ async fn login_state_expires_after_ten_minutes() {
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(html.contains("session expired"), "{html}");
     assert!(w.auth.user(&b.header_map()).is_none());
+}
+
+/// No inline `<script>` body, `<style>` element, `style=` or `on…=` attribute: a CSP without
+/// `'unsafe-inline'` would block them.
+fn assert_no_inline_code(html: &str) {
+    let lower = html.to_ascii_lowercase();
+    for (i, _) in lower.match_indices("<script") {
+        let tag_end = i + lower[i..].find('>').expect("closed tag");
+        assert!(
+            lower[i..tag_end].contains(" src="),
+            "inline script in {html}"
+        );
+        assert!(
+            lower[tag_end + 1..].starts_with("</script>"),
+            "script with a body in {html}"
+        );
+    }
+    assert!(!lower.contains("<style"), "inline style element in {html}");
+    assert!(!lower.contains(" style="), "style attribute in {html}");
+    assert!(!lower.contains(" onclick="), "inline handler in {html}");
+}
+
+/// Set-Cookie lines of a response.
+fn set_cookies(h: &HeaderMap) -> Vec<String> {
+    h.get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn cookies_are_secure_whenever_https_is_known_even_with_allow_insecure() {
+    let app = |redirect_url: &str| {
+        Auth::new(
+            AuthConfig {
+                oauth: Some(OAuthConfig {
+                    client_id: "deck-client".into(),
+                    client_secret: "deck-secret".into(),
+                    redirect_url: redirect_url.into(),
+                    ..Default::default()
+                }),
+                cookie_secret: Some(vec![9u8; 32]),
+                allow_insecure: true,
+                ..AuthConfig::default()
+            },
+            None,
+            config(),
+        )
+        .expect("auth")
+        .router()
+    };
+    // (redirect URL, extra request headers, Secure expected)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
+    let cases: [Case; 4] = [
+        ("http://deck.example.com/github-login/redirect", &[], false),
+        ("https://deck.example.com/github-login/redirect", &[], true),
+        (
+            "/github-login/redirect",
+            &[("x-forwarded-proto", "https")],
+            true,
+        ),
+        (
+            "/github-login/redirect",
+            &[("forwarded", "for=192.0.2.7;proto=https")],
+            true,
+        ),
+    ];
+    for (url, extra, secure) in cases {
+        let mut b = Browser::default();
+        let (st, h, _) = b
+            .send(&app(url), "GET", "/github-login?dest=pr", extra, "")
+            .await;
+        assert_eq!(st, StatusCode::FOUND);
+        let set = set_cookies(&h);
+        // The OAuth state cookie and the CSRF nonce cookie.
+        assert_eq!(set.len(), 2, "{set:?}");
+        for c in &set {
+            assert_eq!(c.contains("; Secure"), secure, "{url} {extra:?}: {c}");
+            assert!(c.contains("HttpOnly"), "{c}");
+            assert!(c.contains("SameSite=Lax"), "{c}");
+        }
+        let (_, h, _) = b.send(&app(url), "GET", "/github-logout", extra, "").await;
+        for c in set_cookies(&h) {
+            assert_eq!(c.contains("; Secure"), secure, "{url} {extra:?}: {c}");
+            assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax"), "{c}");
+        }
+    }
 }
