@@ -530,4 +530,3 @@ fn sandbox_banner(executor: &LocalExecutor, hidden: &[PathBuf]) -> Option<String
         }
     }
 }
-
