@@ -121,7 +121,7 @@ pub fn check(
         format!(
             "421 Misdirected Request: this prow local does not answer to host {refused:?} \
              (it answers to {}). To reach it under that name, restart it with \
-             --allowed-host={}; see docs/security-headers.md.\n",
+             --allowed-host={}; see docs/security.md.\n",
             names.join(", "),
             host_name(refused).unwrap_or_else(|| "<name>".to_owned()),
         ),
