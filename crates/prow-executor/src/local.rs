@@ -4,7 +4,7 @@
 //! Each run lives in `<work_root>/<prowjob name>/`:
 //!
 //! ```text
-//! run.json              state (phase, times, PIDs): lets a restarted executor recognise its runs
+//! .prow-run/run.json    state (phase, times, PIDs): lets a restarted executor recognise its runs
 //! src/<host>/<org>/<repo>   clones of the refs (the directory is the job's GOPATH, like /home/prow/go)
 //! artifacts/            $ARTIFACTS
 //! logs/build-log.txt    stdout+stderr (logs/<container>-build-log.txt with several containers)
@@ -20,7 +20,7 @@
 //! `Succeeded`/`Failed`. The image is informational: this host stands in for it.
 //!
 //! The processes run in a bubblewrap sandbox ([`sandbox`]): the host read-only except their run
-//! directory (whose `run.json` and `logs/` stay read-only), [`LocalOptions::hidden_paths`]
+//! directory (whose `.prow-run/` state and `logs/` stay read-only), [`LocalOptions::hidden_paths`]
 //! invisible, a private `/tmp`, their own namespaces, no capabilities and no network unless the
 //! job carries the [`LOCAL_NETWORK_LABEL`] label (or `hostNetwork: true`). Bubblewrap is probed
 //! once when the executor is created; when it is missing or cannot work here every job is
@@ -890,7 +890,7 @@ async fn execute(inner: Arc<Inner>, run: Arc<Run>, plan: Plan, sandbox: Option<R
             Some(s) => s.bwrap.wrap(
                 &c.argv,
                 &sandbox::LocalSandbox {
-                    read_only: vec![run_dir.join("logs"), state::state_path(&run_dir)],
+                    read_only: vec![run_dir.join("logs"), state::state_dir(&run_dir)],
                     run_dir: run_dir.clone(),
                     hidden: s.hidden.clone(),
                     exposed: s.exposed.clone(),

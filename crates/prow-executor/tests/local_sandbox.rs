@@ -172,7 +172,7 @@ try write-data "echo x > {data}/pwned"
 try write-marker "echo x > {marker}"
 try write-root "echo x > {root_probe}"
 try write-home "echo x > {home_probe}"
-try write-run-json "echo forged > $GOPATH/run.json"
+try write-run-json "echo forged > $GOPATH/.prow-run/run.json"
 try write-logs "echo x > $GOPATH/logs/extra.txt"
 try write-tmp "echo x > /tmp/{tmp_name} && test -s /tmp/{tmp_name}"
 try write-artifacts "echo ok > $ARTIFACTS/ok.txt"
@@ -308,8 +308,8 @@ async fn sandboxed_job_cannot_swap_executor_files_for_links() {
     let script = format!(
         r#"echo job output
 rm -f "$GOPATH/logs/build-log.txt"; ln -sf {v} "$GOPATH/logs/build-log.txt"
-ln -sf {v} "$GOPATH/.run.json.tmp"
-echo '{{"forged": true}}' > "$GOPATH/run.json"
+ln -sf {v} "$GOPATH/.prow-run/.run.json.tmp"
+echo '{{"forged": true}}' > "$GOPATH/.prow-run/run.json"
 exit 0"#,
         v = victim.display()
     );

@@ -10,8 +10,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::{RunPhase, UnexpectedStop};
 
-/// Name of the state file in a run directory.
+/// Name of the state file, inside [`STATE_DIR`] of a run directory.
 pub const STATE_FILE: &str = "run.json";
+
+/// The executor's own directory inside a run directory. The sandbox mounts it read-only as a
+/// directory: a read-only bind of the file itself would break whenever the file is replaced
+/// (every save renames a new file into place), racing the sandbox's own setup.
+pub const STATE_DIR: &str = ".prow-run";
 
 /// Phase as persisted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,7 +143,12 @@ pub struct RunRecord {
 
 /// Path of the state file of the run in `dir`.
 pub fn state_path(dir: &Path) -> PathBuf {
-    dir.join(STATE_FILE)
+    state_dir(dir).join(STATE_FILE)
+}
+
+/// The executor's state directory in run directory `dir`.
+pub fn state_dir(dir: &Path) -> PathBuf {
+    dir.join(STATE_DIR)
 }
 
 /// Read a run's state; `None` when there is no (readable, valid) state file.
@@ -152,7 +162,18 @@ pub fn load(dir: &Path) -> Option<RunRecord> {
 /// links), and a race with the job only fails the save.
 pub fn save(dir: &Path, record: &RunRecord) -> std::io::Result<()> {
     let data = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
-    let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
+    let sdir = state_dir(dir);
+    // A link the job planted at the state directory's name is never followed.
+    match std::fs::symlink_metadata(&sdir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            std::fs::remove_file(&sdir)?;
+            std::fs::create_dir(&sdir)?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir(&sdir)?,
+        Err(e) => return Err(e),
+    }
+    let tmp = sdir.join(format!(".{STATE_FILE}.tmp"));
     match std::fs::remove_file(&tmp) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
         _ => {}
@@ -237,7 +258,9 @@ mod tests {
         std::fs::write(&victim, "host file\n").unwrap();
         let run = dir.path().join("run");
         std::fs::create_dir(&run).unwrap();
-        std::os::unix::fs::symlink(&victim, run.join(format!(".{STATE_FILE}.tmp"))).unwrap();
+        std::fs::create_dir(state_dir(&run)).unwrap();
+        std::os::unix::fs::symlink(&victim, state_dir(&run).join(format!(".{STATE_FILE}.tmp")))
+            .unwrap();
         let r = RunRecord {
             name: "n".into(),
             cluster: "default".into(),
