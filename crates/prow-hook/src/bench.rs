@@ -42,23 +42,20 @@ pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
 }
 
-/// Runs `rate` requests/s for `duration` of `payload` as `event_type` against a fresh hook whose
-/// log lives in `dir`, with `dispatcher` processing behind it.
-pub async fn ack_latency(
+/// The benchmarks' HMAC secret.
+const SECRET: &str = "bench-secret";
+
+/// A fresh hook (log in `dir`, `dispatcher` behind it) served on loopback with 64 workers;
+/// returns its webhook URL and the token that stops it.
+async fn serve_hook(
     dir: &std::path::Path,
     dispatcher: Arc<dyn Dispatch>,
-    event_type: &str,
-    payload: Vec<u8>,
-    rate: u32,
-    duration: Duration,
     durability: crate::eventlog::Durability,
-) -> anyhow::Result<AckReport> {
-    let secret = "bench-secret";
-    let log = EventLog::open_with(&dir.join("bench-events.sqlite"), durability)?;
+) -> anyhow::Result<(String, CancellationToken)> {
     let hook = Hook::new(
-        HmacSecrets::Single(secret.into()),
+        HmacSecrets::Single(SECRET.into()),
         Arc::new(ArcSwap::from_pointee(PluginsConfig::default())),
-        log,
+        EventLog::open_with(&dir.join("bench-events.sqlite"), durability)?,
         dispatcher,
         HookMetrics::new(&prometheus::Registry::new())?,
     );
@@ -70,15 +67,28 @@ pub async fn ack_latency(
         hook.router("/hook"),
         shutdown.clone(),
     ));
-    let h = hook.clone();
     let s = shutdown.clone();
-    tokio::spawn(async move { h.process(64, s, Duration::from_secs(5)).await });
+    tokio::spawn(async move { hook.process(64, s, Duration::from_secs(5)).await });
+    Ok((format!("http://{addr}/hook"), shutdown))
+}
+
+/// Runs `rate` requests/s for `duration` of `payload` as `event_type` against a fresh hook whose
+/// log lives in `dir`, with `dispatcher` processing behind it.
+pub async fn ack_latency(
+    dir: &std::path::Path,
+    dispatcher: Arc<dyn Dispatch>,
+    event_type: &str,
+    payload: Vec<u8>,
+    rate: u32,
+    duration: Duration,
+    durability: crate::eventlog::Durability,
+) -> anyhow::Result<AckReport> {
+    let (url, shutdown) = serve_hook(dir, dispatcher, durability).await?;
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
-    let url = format!("http://{addr}/hook");
-    let sig = sign(secret.as_bytes(), &payload);
+    let sig = sign(SECRET.as_bytes(), &payload);
     let payload = bytes::Bytes::from(payload);
     let total = (rate as f64 * duration.as_secs_f64()) as usize;
     let period = Duration::from_secs_f64(1.0 / rate as f64);
@@ -184,33 +194,13 @@ pub async fn max_rate(
     durability: crate::eventlog::Durability,
 ) -> anyhow::Result<LoadReport> {
     use futures::StreamExt as _;
-    let secret = "bench-secret";
-    let log = EventLog::open_with(&dir.join("bench-events.sqlite"), durability)?;
     let counting = Arc::new(Counting::default());
-    let hook = Hook::new(
-        HmacSecrets::Single(secret.into()),
-        Arc::new(ArcSwap::from_pointee(PluginsConfig::default())),
-        log,
-        counting.clone(),
-        HookMetrics::new(&prometheus::Registry::new())?,
-    );
-    let shutdown = CancellationToken::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(prow_runtime::serve_on(
-        listener,
-        hook.router("/hook"),
-        shutdown.clone(),
-    ));
-    let h = hook.clone();
-    let s = shutdown.clone();
-    tokio::spawn(async move { h.process(64, s, Duration::from_secs(5)).await });
+    let (url, shutdown) = serve_hook(dir, counting.clone(), durability).await?;
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency.max(1))
         .build()?;
-    let url = format!("http://{addr}/hook");
-    let sig = sign(secret.as_bytes(), &payload);
+    let sig = sign(SECRET.as_bytes(), &payload);
     let payload = bytes::Bytes::from(payload);
     let started = Instant::now();
     let results: Vec<(String, Duration, bool)> = futures::stream::iter(0..events)
