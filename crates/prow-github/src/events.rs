@@ -266,17 +266,13 @@ mod tests {
 
     fn corpus() -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/corpus/github-webhooks/payload-examples")
+            .join("../../testdata/github-webhooks/payload-examples")
     }
 
     #[test]
     fn every_corpus_payload_parses() {
         let root = corpus();
-        assert!(
-            root.is_dir(),
-            "corpus missing at {} (shared/ must sit beside the checkout)",
-            root.display()
-        );
+        assert!(root.is_dir(), "test data missing at {}", root.display());
         let mut n = 0;
         for dir in std::fs::read_dir(&root).unwrap() {
             let dir = dir.unwrap().path();

@@ -16,12 +16,8 @@ const SECRET: &str = "example-hmac-secret";
 
 fn corpus() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/github-webhooks/payload-examples");
-    assert!(
-        p.is_dir(),
-        "corpus missing at {} (shared/ must sit beside the checkout)",
-        p.display()
-    );
+        .join("../../testdata/github-webhooks/payload-examples");
+    assert!(p.is_dir(), "test data missing at {}", p.display());
     p
 }
 
